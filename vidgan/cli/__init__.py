@@ -1,0 +1,1 @@
+"""Command-line interface: `vidgan <subcommand>`; each subcommand is a thin absl app."""

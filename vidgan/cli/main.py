@@ -1,0 +1,40 @@
+"""`vidgan <subcommand> [flags]`: dispatches to one absl app per subcommand.
+
+Subcommand modules are imported lazily so each defines only its own flags.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+SUBCOMMANDS = {
+    "train": ("vidgan.cli.train", "train a video GAN from an experiment config"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: vidgan <subcommand> [flags]   (vidgan <subcommand> --help for its flags)",
+             "", "subcommands:"]
+    lines += [f"  {name:<12} {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
+    return "\n".join(lines)
+
+
+def run(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv if argv is None else argv)
+    if len(argv) < 2 or argv[1] in ("-h", "--help", "help"):
+        print(_usage())
+        sys.exit(0 if len(argv) >= 2 else 2)
+    name = argv[1]
+    if name not in SUBCOMMANDS:
+        print(f"vidgan: unknown subcommand {name!r}\n\n{_usage()}", file=sys.stderr)
+        sys.exit(2)
+    # TensorFlow's C++ INFO/WARNING lines drown the progress log; errors still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    module = importlib.import_module(SUBCOMMANDS[name][0])
+    module.run([f"vidgan {name}"] + argv[2:])
+
+
+if __name__ == "__main__":
+    run()

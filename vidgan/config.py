@@ -1,0 +1,269 @@
+"""The typed, validated config tree: the one place that knows every field.
+
+Experiments (experiments/*.py) return an `ml_collections.ConfigDict` built from
+`default_config()`; the CLI applies `--config.a.b=v` overrides on it; then
+`from_dict()` turns the result into a frozen `Config`, rejecting unknown keys and
+wrong types, and `validate()` checks the rules that span fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import typing
+from typing import Any
+
+import ml_collections
+
+
+class ConfigError(ValueError):
+    """A config that cannot be trained; the message names the field."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """What the trainer sees: clips of `num_frames` x `height` x `width` x 3."""
+
+    source: str = "bouncing_shapes"  # a name in vidgan.data.SOURCES
+    num_frames: int = 16
+    height: int = 64
+    width: int = 64
+    fps: int = 8  # playback rate of samples (GIFs) and exported videos
+    num_objects: int = 2  # shapes or digits per clip
+    object_size: float = 0.25  # object extent as a fraction of min(height, width)
+    max_speed: float = 0.08  # pixels per frame as a fraction of the frame size
+    seed: int = 0  # the synthetic datasets are a pure function of (seed, clip index)
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratorConfig:
+    name: str = "dcgan3d"  # a name in vidgan.models.GENERATORS
+    z_dim: int = 128
+    channels: int = 64  # channels of the last (finest) stage; doubles per coarser stage
+    max_channels: int = 512
+    norm: str = "batch"  # "batch" | "none"
+
+
+@dataclasses.dataclass(frozen=True)
+class DiscriminatorConfig:
+    name: str = "dcgan3d"  # a name in vidgan.models.DISCRIMINATORS
+    channels: int = 64  # channels of the first (finest) stage; doubles per stage
+    max_channels: int = 512
+    norm: str = "none"  # "none" | "layer" | "batch"
+    spectral_norm: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    generator: GeneratorConfig = GeneratorConfig()
+    discriminator: DiscriminatorConfig = DiscriminatorConfig()
+
+
+@dataclasses.dataclass(frozen=True)
+class LossConfig:
+    name: str = "non_saturating"  # a name in vidgan.losses.LOSSES
+    penalty: str = "none"  # "none" | "wgan_gp" | "r1"
+    penalty_weight: float = 10.0  # lambda of WGAN-GP, or gamma of R1 (loss = gamma/2 ||grad||^2)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 10_000  # generator updates
+    batch_size: int = 16  # GLOBAL batch, split across replicas
+    n_critic: int = 1  # discriminator updates per generator update
+    g_lr: float = 2e-4
+    d_lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    ema_decay: float = 0.999  # EMA of generator weights, warmed up over the first steps
+    seed: int = 0  # latents and penalty noise are a pure function of (seed, step)
+    strategy: str = "auto"  # "auto" | "one_device" | "mirrored"
+    cpu_devices: int = 1  # logical CPU devices to mirror over when there is no GPU
+    log_every: int = 10
+    sample_every: int = 200
+    checkpoint_every: int = 200
+    keep_checkpoints: int = 3
+    num_samples: int = 8  # fixed latents sampled from the EMA generator
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    loss: LossConfig = LossConfig()
+    train: TrainConfig = TrainConfig()
+
+
+# Fields that may change when a run is resumed in the same workdir.
+RESUMABLE_CHANGES = frozenset(
+    {
+        "train.steps",
+        "train.log_every",
+        "train.sample_every",
+        "train.checkpoint_every",
+        "train.keep_checkpoints",
+        "train.strategy",
+        "train.cpu_devices",
+    }
+)
+
+
+def default_config() -> ml_collections.ConfigDict:
+    """The defaults as a ConfigDict, for experiments to edit and flags to override."""
+    return ml_collections.ConfigDict(to_dict(Config()))
+
+
+def to_dict(config: Config) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def to_json(config: Config) -> str:
+    return json.dumps(to_dict(config), indent=2, sort_keys=True)
+
+
+def from_dict(values: typing.Mapping[str, Any] | ml_collections.ConfigDict) -> Config:
+    """Builds a validated `Config`; raises ConfigError naming any bad field."""
+    if not isinstance(values, typing.Mapping):
+        values = values.to_dict()  # a ConfigDict (its loading errors surface here)
+    config = _build(Config, values, prefix="")
+    validate(config)
+    return config
+
+
+def _build(cls: type, values: typing.Mapping[str, Any], prefix: str):
+    if not isinstance(values, typing.Mapping):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a section, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(
+            f"unknown config field(s) {', '.join(prefix + u for u in unknown)}; "
+            f"{prefix.rstrip('.') or 'config'} has: {', '.join(sorted(names))}"
+        )
+    kwargs = {}
+    for name in names:
+        if name not in values:
+            continue
+        kind, value, path = hints[name], values[name], prefix + name
+        if dataclasses.is_dataclass(kind):
+            kwargs[name] = _build(kind, value, path + ".")
+        else:
+            kwargs[name] = _coerce(kind, value, path)
+    return cls(**kwargs)
+
+
+def _coerce(kind: type, value: Any, path: str):
+    # bool is an int subclass: check it first, and never accept it as a number.
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif kind is str:
+        if isinstance(value, str):
+            return value
+    raise ConfigError(f"{path}: expected {kind.__name__}, got {value!r}")
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def _choice(value: str, path: str, choices: typing.Iterable[str]) -> None:
+    choices = sorted(choices)
+    _require(value in choices, f"{path}: {value!r} is not one of {', '.join(choices)}")
+
+
+def validate(config: Config) -> None:
+    """Cross-field rules. Registries are imported lazily: config has no TF import."""
+    from vidgan import losses  # noqa: PLC0415
+    from vidgan import models  # noqa: PLC0415
+    from vidgan.data import synthetic  # noqa: PLC0415
+
+    d, g, dis, l, t = (
+        config.data,
+        config.model.generator,
+        config.model.discriminator,
+        config.loss,
+        config.train,
+    )
+    _choice(d.source, "data.source", synthetic.SOURCES)
+    for name in ("num_frames", "height", "width", "fps", "num_objects", "seed"):
+        minimum = 0 if name == "seed" else 1
+        _require(getattr(d, name) >= minimum, f"data.{name} must be >= {minimum}")
+    _require(min(d.height, d.width) >= 8, "data.height and data.width must be >= 8")
+    _require(0 < d.object_size < 1, "data.object_size must be in (0, 1)")
+    _require(0 <= d.max_speed <= 1, "data.max_speed must be in [0, 1]")
+
+    _choice(g.name, "model.generator.name", models.GENERATORS)
+    _choice(dis.name, "model.discriminator.name", models.DISCRIMINATORS)
+    _choice(g.norm, "model.generator.norm", ("batch", "none"))
+    _choice(dis.norm, "model.discriminator.norm", ("none", "layer", "batch"))
+    for path, value in (
+        ("model.generator.z_dim", g.z_dim),
+        ("model.generator.channels", g.channels),
+        ("model.discriminator.channels", dis.channels),
+    ):
+        _require(value >= 1, f"{path} must be >= 1")
+    _require(g.max_channels >= g.channels, "model.generator.max_channels must be >= channels")
+    _require(dis.max_channels >= dis.channels,
+             "model.discriminator.max_channels must be >= channels")
+    try:
+        models.plan_stages(d.num_frames, d.height, d.width)
+    except ValueError as e:
+        raise ConfigError(f"data: {e}") from None
+
+    _choice(l.name, "loss.name", losses.LOSSES)
+    _choice(l.penalty, "loss.penalty", losses.PENALTIES)
+    _require(l.penalty_weight >= 0, "loss.penalty_weight must be >= 0")
+    _require(
+        not (l.penalty == "wgan_gp" and dis.norm == "batch"),
+        "loss.penalty=wgan_gp needs per-example gradients: use "
+        "model.discriminator.norm=none or layer, not batch",
+    )
+
+    for name in ("steps", "batch_size", "n_critic", "log_every", "sample_every",
+                 "checkpoint_every", "keep_checkpoints", "num_samples", "cpu_devices"):
+        _require(getattr(t, name) >= 1, f"train.{name} must be >= 1")
+    _require(t.g_lr > 0 and t.d_lr > 0, "train.g_lr and train.d_lr must be > 0")
+    _require(0 <= t.beta1 < 1 and 0 <= t.beta2 < 1, "train.beta1 and train.beta2 must be in [0, 1)")
+    _require(0 <= t.ema_decay < 1, "train.ema_decay must be in [0, 1)")
+    _require(t.seed >= 0, "train.seed must be >= 0")
+    _choice(t.strategy, "train.strategy", ("auto", "one_device", "mirrored"))
+    _require(
+        t.batch_size % t.cpu_devices == 0 or t.strategy == "one_device",
+        f"train.batch_size={t.batch_size} must divide evenly over "
+        f"train.cpu_devices={t.cpu_devices}",
+    )
+
+
+def flatten(values: typing.Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}."""
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, typing.Mapping):
+            out.update(flatten(value, prefix + key + "."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def differences(old: typing.Mapping[str, Any], new: typing.Mapping[str, Any]) -> list[str]:
+    """Fields whose values differ, as 'path: old -> new' (NaN-safe for floats)."""
+    old_flat, new_flat = flatten(old), flatten(new)
+    out = []
+    for key in sorted(set(old_flat) | set(new_flat)):
+        a, b = old_flat.get(key), new_flat.get(key)
+        same = a == b or (
+            isinstance(a, float) and isinstance(b, float) and math.isclose(a, b)
+        )
+        if not same:
+            out.append(f"{key}: {a!r} -> {b!r}")
+    return out

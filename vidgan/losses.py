@@ -1,0 +1,141 @@
+"""Adversarial losses and penalties: pure functions on discriminator logits.
+
+Shape contract: logits are `[B]` or patch-shaped `[B, ...]`; every function returns
+a PER-EXAMPLE loss `[B]` (mean over the non-batch axes), so the trainer can average
+over the GLOBAL batch with `tf.nn.compute_average_loss`. Discriminator losses
+return `(total, real_part, fake_part)`, each `[B]`, so the parts can be logged.
+All are written with softplus / relu so they stay finite for any finite logit.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import tensorflow as tf
+
+
+def _per_example(x: tf.Tensor) -> tf.Tensor:
+    """[B, ...] -> [B]: mean over every axis but the first."""
+    x = tf.convert_to_tensor(x)
+    if x.shape.rank == 1:
+        return x
+    return tf.reduce_mean(tf.reshape(x, [tf.shape(x)[0], -1]), axis=1)
+
+
+class DiscriminatorLoss(NamedTuple):
+    total: tf.Tensor  # [B]
+    real: tf.Tensor  # [B]
+    fake: tf.Tensor  # [B]
+
+
+# --- Non-saturating (Goodfellow et al. 2014, sec. 3) --------------------------
+def non_saturating_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """L_G = -log D(G(z)) = softplus(-l)."""
+    return _per_example(tf.nn.softplus(-fake_logits))
+
+
+def non_saturating_discriminator_loss(real_logits, fake_logits) -> DiscriminatorLoss:
+    """L_D = -log D(x) - log(1 - D(G(z))) = softplus(-l_real) + softplus(l_fake)."""
+    real = _per_example(tf.nn.softplus(-real_logits))
+    fake = _per_example(tf.nn.softplus(fake_logits))
+    return DiscriminatorLoss(real + fake, real, fake)
+
+
+# --- Minimax (Goodfellow et al. 2014, eq. 1) ----------------------------------
+def minimax_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """L_G = log(1 - D(G(z))) = -softplus(l)."""
+    return _per_example(-tf.nn.softplus(fake_logits))
+
+
+minimax_discriminator_loss = non_saturating_discriminator_loss
+
+
+# --- Hinge (Lim & Ye 2017; Miyato et al. 2018) --------------------------------
+def hinge_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """L_G = -D(G(z))."""
+    return _per_example(-fake_logits)
+
+
+def hinge_discriminator_loss(real_logits, fake_logits) -> DiscriminatorLoss:
+    """L_D = relu(1 - D(x)) + relu(1 + D(G(z)))."""
+    real = _per_example(tf.nn.relu(1.0 - real_logits))
+    fake = _per_example(tf.nn.relu(1.0 + fake_logits))
+    return DiscriminatorLoss(real + fake, real, fake)
+
+
+# --- Wasserstein (Arjovsky et al. 2017) ---------------------------------------
+def wasserstein_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """L_G = -D(G(z))."""
+    return _per_example(-fake_logits)
+
+
+def wasserstein_discriminator_loss(real_logits, fake_logits) -> DiscriminatorLoss:
+    """L_D = D(G(z)) - D(x)."""
+    real = _per_example(-real_logits)
+    fake = _per_example(fake_logits)
+    return DiscriminatorLoss(real + fake, real, fake)
+
+
+# --- Least squares (Mao et al. 2017, eq. 2 with a=0, b=c=1) --------------------
+def least_squares_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """L_G = 1/2 (D(G(z)) - 1)^2."""
+    return _per_example(0.5 * tf.square(fake_logits - 1.0))
+
+
+def least_squares_discriminator_loss(real_logits, fake_logits) -> DiscriminatorLoss:
+    """L_D = 1/2 (D(x) - 1)^2 + 1/2 D(G(z))^2."""
+    real = _per_example(0.5 * tf.square(real_logits - 1.0))
+    fake = _per_example(0.5 * tf.square(fake_logits))
+    return DiscriminatorLoss(real + fake, real, fake)
+
+
+class Loss(NamedTuple):
+    generator: Callable[[tf.Tensor], tf.Tensor]
+    discriminator: Callable[[tf.Tensor, tf.Tensor], DiscriminatorLoss]
+
+
+LOSSES: dict[str, Loss] = {
+    "non_saturating": Loss(non_saturating_generator_loss, non_saturating_discriminator_loss),
+    "minimax": Loss(minimax_generator_loss, minimax_discriminator_loss),
+    "hinge": Loss(hinge_generator_loss, hinge_discriminator_loss),
+    "wasserstein": Loss(wasserstein_generator_loss, wasserstein_discriminator_loss),
+    "least_squares": Loss(least_squares_generator_loss, least_squares_discriminator_loss),
+}
+
+
+# --- Penalties ----------------------------------------------------------------
+def _input_gradient_norm_sq(discriminator: Callable, x: tf.Tensor) -> tf.Tensor:
+    """||d sum(D(x_i)) / d x_i||^2 per example: [B, ...] -> [B]."""
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        logits = discriminator(x)
+        total = tf.reduce_sum(tf.cast(logits, tf.float32))
+    grad = tape.gradient(total, x)
+    grad = tf.reshape(tf.cast(grad, tf.float32), [tf.shape(x)[0], -1])
+    return tf.reduce_sum(tf.square(grad), axis=1)
+
+
+def wgan_gp_penalty(discriminator: Callable, real: tf.Tensor, fake: tf.Tensor,
+                    epsilon: tf.Tensor) -> tf.Tensor:
+    """(||grad D(x_hat)|| - 1)^2 at x_hat = eps x + (1 - eps) G(z) (Gulrajani et al. 2017).
+
+    Args:
+      real, fake: [B, T, H, W, C]. epsilon: [B] uniform in [0, 1].
+    Returns: [B]. Multiply by the weight lambda (10 in the paper).
+    """
+    eps = tf.reshape(tf.cast(epsilon, real.dtype), [-1] + [1] * (real.shape.rank - 1))
+    x_hat = eps * real + (1.0 - eps) * fake
+    # sqrt has an infinite gradient at 0; the epsilon keeps the norm differentiable.
+    norm = tf.sqrt(_input_gradient_norm_sq(discriminator, x_hat) + 1e-12)
+    return tf.square(norm - 1.0)
+
+
+def r1_penalty(discriminator: Callable, real: tf.Tensor) -> tf.Tensor:
+    """1/2 ||grad D(x)||^2 on real data (Mescheder et al. 2018). [B, ...] -> [B].
+
+    Multiply by gamma; the 1/2 is included so `gamma` matches the paper's R1.
+    """
+    return 0.5 * _input_gradient_norm_sq(discriminator, real)
+
+
+PENALTIES = ("none", "wgan_gp", "r1")

@@ -1,0 +1,62 @@
+"""Video generators: latent z [B, z_dim] -> video [B, T, H, W, 3] in [-1, 1]."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from vidgan.models import layers
+
+
+class VideoGenerator(keras.Model):
+    """DCGAN-style 3D generator (VGAN/TGAN lineage).
+
+    z [B, z_dim] -> Dense -> [B, T0, H0, W0, C0] -> per stage a 3D transposed conv
+    doubling H and W (and T in the coarsest stages), norm, ReLU -> 3x3x3 conv to RGB
+    -> tanh. Channels halve per stage from `min(max_channels, channels * 2^S)` down to
+    `channels`. The output is float32 whatever the compute dtype.
+    """
+
+    def __init__(self, num_frames: int, height: int, width: int, z_dim: int = 128,
+                 channels: int = 64, max_channels: int = 512, norm: str = "batch",
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.video_shape = (num_frames, height, width, 3)
+        self.z_dim = z_dim
+        self._config = dict(num_frames=num_frames, height=height, width=width, z_dim=z_dim,
+                            channels=channels, max_channels=max_channels, norm=norm)
+        plan = layers.plan_stages(num_frames, height, width)
+        widths = layers.stage_channels(channels, max_channels, plan.num_stages)[::-1]
+        t0, h0, w0 = plan.start
+        self.start_shape = (t0, h0, w0, widths[0])
+        self.project = keras.layers.Dense(t0 * h0 * w0 * widths[0], use_bias=False,
+                                          name="project")
+        self.project_norm = layers.normalization(norm, "project_norm")
+        self.blocks = []
+        for i, (t_stride, out) in enumerate(zip(plan.time_strides, widths[1:])):
+            conv = keras.layers.Conv3DTranspose(
+                out, kernel_size=(4 if t_stride == 2 else 3, 4, 4),
+                strides=(t_stride, 2, 2), padding="same", use_bias=norm == "none",
+                name=f"up{i}")
+            self.blocks.append((conv, layers.normalization(norm, f"up{i}_norm")))
+        self.to_rgb = keras.layers.Conv3D(3, 3, padding="same", name="to_rgb")
+
+    def call(self, z, training=False):
+        """z: [B, z_dim] -> video [B, T, H, W, 3] float32 in [-1, 1]."""
+        if z.shape.rank != 2 or z.shape[-1] != self.z_dim:
+            raise ValueError(f"generator expects z of shape [B, {self.z_dim}], got {z.shape}")
+        x = self.project(z)
+        x = ops.reshape(x, (-1,) + self.start_shape)  # [B, T0, H0, W0, C0]
+        if self.project_norm is not None:
+            x = self.project_norm(x, training=training)
+        x = ops.relu(x)
+        for conv, norm in self.blocks:
+            x = conv(x)  # [B, T*, 2H, 2W, C/2]
+            if norm is not None:
+                x = norm(x, training=training)
+            x = ops.relu(x)
+        x = ops.tanh(ops.cast(self.to_rgb(x), "float32"))  # [B, T, H, W, 3]
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), **self._config}

@@ -1,0 +1,142 @@
+"""Building blocks shared by generators and discriminators.
+
+Shapes are `[B, T, H, W, C]` (channels last).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import keras
+from keras import ops
+
+
+@dataclasses.dataclass(frozen=True)
+class StagePlan:
+    """Geometry of a pyramid of 2x spatial stages between a coarse and a full size.
+
+    Stage i (0 = coarsest) doubles H and W, and doubles T while `time_strides[i] == 2`.
+    """
+
+    start: tuple[int, int, int]  # (T0, H0, W0)
+    time_strides: tuple[int, ...]  # one per stage, 2 or 1
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.time_strides)
+
+
+def _twos(n: int) -> int:
+    """How many times 2 divides n."""
+    count = 0
+    while n % 2 == 0 and n > 0:
+        n //= 2
+        count += 1
+    return count
+
+
+def plan_stages(num_frames: int, height: int, width: int) -> StagePlan:
+    """Stages down to a coarse size of about 4x4 (exact for powers of two).
+
+    Spatial: as many 2x stages as both H and W allow while the smaller side stays
+    >= 4. Time: doubled in the coarsest stages, as often as 2 divides T.
+    Raises ValueError when H or W is odd (no 2x stage possible).
+    """
+    stages = min(_twos(height), _twos(width), int(math.log2(min(height, width) / 4)))
+    if stages < 1:
+        raise ValueError(
+            f"height={height} and width={width} must both be even and >= 8 "
+            "(the models double H and W per stage)"
+        )
+    t_stages = min(stages, _twos(num_frames))
+    start = (num_frames >> t_stages, height >> stages, width >> stages)
+    return StagePlan(start, (2,) * t_stages + (1,) * (stages - t_stages))
+
+
+def stage_channels(channels: int, max_channels: int, num_stages: int) -> list[int]:
+    """Channels from the finest stage (index 0) to the coarsest (index num_stages)."""
+    return [min(max_channels, channels * 2**i) for i in range(num_stages + 1)]
+
+
+def _power_iteration(kernel, u):
+    """One step of power iteration on kernel reshaped to [fan_in, out].
+
+    Returns (sigma, new_u); sigma carries gradients w.r.t. the kernel (Miyato et
+    al. 2018, sec. 2.1), u is treated as a constant.
+    """
+    w = ops.reshape(kernel, (-1, kernel.shape[-1]))  # [fan_in, out]
+    u = ops.stop_gradient(u)  # [1, out]
+    v = _l2_normalize(ops.matmul(u, ops.transpose(w)))  # [1, fan_in]
+    u = ops.stop_gradient(_l2_normalize(ops.matmul(v, w)))  # [1, out]
+    v = ops.stop_gradient(v)
+    sigma = ops.sum(ops.matmul(v, w) * u)
+    return sigma, u
+
+
+def _l2_normalize(x):
+    return x / ops.sqrt(ops.sum(ops.square(x)) + 1e-12)
+
+
+class _SpectralNormMixin:
+    """Divides the kernel by its largest singular value, estimated by power iteration.
+
+    Unlike keras.layers.SpectralNormalization, the stored kernel is never
+    overwritten: only `u` is updated, with MEAN aggregation so that it also
+    updates correctly in replica context under tf.distribute.
+    """
+
+    def _build_u(self, out_dim: int) -> None:
+        self.sn_u = self.add_weight(
+            name="sn_u",
+            shape=(1, out_dim),
+            initializer=keras.initializers.RandomNormal(seed=0),
+            trainable=False,
+            aggregation="mean",
+        )
+
+    def _normalized_kernel(self, training):
+        sigma, u = _power_iteration(self.kernel, self.sn_u)
+        if training:
+            self.sn_u.assign(u)
+        return self.kernel / ops.cast(sigma, self.kernel.dtype)
+
+
+class SNConv3D(_SpectralNormMixin, keras.layers.Conv3D):
+    """Conv3D with a spectrally normalized kernel. [B, T, H, W, C] -> [B, T', H', W', F]."""
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self._build_u(self.filters)
+
+    def call(self, inputs, training=False):
+        outputs = self.convolution_op(inputs, self._normalized_kernel(training))
+        if self.use_bias:
+            outputs = outputs + self.bias
+        return self.activation(outputs)
+
+
+class SNDense(_SpectralNormMixin, keras.layers.Dense):
+    """Dense with a spectrally normalized kernel. [B, D] -> [B, units]."""
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self._build_u(self.units)
+
+    def call(self, inputs, training=False):
+        outputs = ops.matmul(inputs, self._normalized_kernel(training))
+        if self.use_bias:
+            outputs = outputs + self.bias
+        return self.activation(outputs)
+
+
+def normalization(kind: str, name: str) -> keras.layers.Layer | None:
+    """'batch' (synchronized across replicas, so N replicas match one device),
+    'layer' (per example and position, over channels), or 'none'."""
+    if kind == "batch":
+        return keras.layers.BatchNormalization(synchronized=True, name=name)
+    if kind == "layer":
+        return keras.layers.LayerNormalization(name=name)
+    if kind == "none":
+        return None
+    raise ValueError(f"unknown normalization {kind!r}; expected batch, layer or none")

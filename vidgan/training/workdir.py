@@ -1,0 +1,72 @@
+"""The run directory: resolved config and versions, and the rules for reusing it.
+
+workdir/
+  config.json        resolved config + versions (rewritten at each start)
+  checkpoints/       tf.train.CheckpointManager
+  events.out.tfevents.*   TensorBoard
+  samples/           GIFs of reals and of the fixed-latent EMA samples
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import vidgan
+from vidgan import config as config_lib
+
+CONFIG_FILE = "config.json"
+
+
+def versions() -> dict[str, str]:
+    return {
+        "vidgan": vidgan.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def read_config(workdir: str) -> dict | None:
+    """The config dict stored in workdir/config.json, or None if there is none."""
+    path = os.path.join(workdir, CONFIG_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)["config"]
+
+
+def check_resumable(workdir: str, config: config_lib.Config) -> None:
+    """Refuses to continue a run whose stored config differs in a field that matters."""
+    stored = read_config(workdir)
+    if stored is None:
+        return
+    changed = [
+        line for line in config_lib.differences(stored, config_lib.to_dict(config))
+        if line.split(":")[0] not in config_lib.RESUMABLE_CHANGES
+    ]
+    if changed:
+        raise config_lib.ConfigError(
+            f"{workdir} holds a run with a different config ({'; '.join(changed)}); "
+            "use a new --workdir, or only change: "
+            + ", ".join(sorted(config_lib.RESUMABLE_CHANGES)))
+
+
+def write_config(workdir: str, config: config_lib.Config, strategy_name: str,
+                 num_replicas: int) -> None:
+    tf.io.gfile.makedirs(workdir)
+    record = {
+        "config": config_lib.to_dict(config),
+        "versions": versions(),
+        "strategy": {"name": strategy_name, "replicas": num_replicas},
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    with tf.io.gfile.GFile(os.path.join(workdir, CONFIG_FILE), "w") as f:
+        json.dump(record, f, indent=2, sort_keys=True)
