@@ -53,6 +53,9 @@ class Trainer:
                              f"the {self.replicas} replicas")
         self.loss = losses_lib.LOSSES[config.loss.name]
         t, d = config.train, config.data
+        # Seeds Python, NumPy and TF (hence Keras initializers): the same config gives
+        # the same initial weights.
+        keras.utils.set_random_seed(t.seed)
         with self.strategy.scope():
             self.generator = models.build_generator(config)
             self.ema_generator = models.build_generator(config, name="ema_generator")

@@ -1,0 +1,36 @@
+"""Test setup: split the CPU into 2 logical devices before TensorFlow initializes,
+so MirroredStrategy tests exercise the distributed path on a CPU-only machine."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from vidgan.training import split_cpu  # noqa: E402
+
+CPU_DEVICES = split_cpu(2)
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_VIDEOS = os.path.join(REPO, "..", "shared", "data", "videos")
+
+
+@pytest.fixture
+def tiny_config():
+    """A validated Config at 8x16x16 with small widths: one step takes well under a second."""
+    from vidgan import config as config_lib  # noqa: PLC0415
+
+    cfg = config_lib.default_config()
+    cfg.data.num_frames, cfg.data.height, cfg.data.width = 8, 16, 16
+    for net in (cfg.model.generator, cfg.model.discriminator):
+        net.channels, net.max_channels = 8, 32
+    cfg.model.generator.z_dim = 16
+    cfg.train.batch_size = 4
+    cfg.train.steps = 4
+    cfg.train.log_every = cfg.train.sample_every = cfg.train.checkpoint_every = 2
+    cfg.train.num_samples = 4
+    return config_lib.from_dict(cfg)
+
+
+def pytest_report_header(config):
+    return f"tensorflow {tf.__version__}; logical CPU devices: {', '.join(CPU_DEVICES)}"
