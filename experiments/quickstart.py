@@ -1,10 +1,10 @@
-"""Quick start: bouncing shapes at 16x32x32, visible learning in minutes on 2 CPU cores.
+"""Quick start: bouncing shapes at 16x32x32; visible learning in minutes on 2 CPU cores.
 
     vidgan train --config=experiments/quickstart.py --workdir=runs/quickstart
     vidgan train --config=experiments/quickstart.py:tiny --workdir=/tmp/tiny   # seconds (CI)
 """
 
-from vidgan.config import default_config
+from vidgan.config import default_config, make_tiny
 
 
 def get_config(arg: str | None = None):
@@ -14,25 +14,15 @@ def get_config(arg: str | None = None):
     config.data.height = config.data.width = 32
     config.data.num_objects = 2
     config.data.object_size = 0.3
-    config.model.generator.channels = 32
-    config.model.generator.max_channels = 256
-    config.model.discriminator.channels = 32
-    config.model.discriminator.max_channels = 256
+    for net in (config.model.generator, config.model.discriminator):
+        net.channels, net.max_channels = 32, 256
     config.train.batch_size = 16
-    config.train.steps = 1500
+    config.train.steps = 800
     config.train.log_every = 25
-    config.train.sample_every = 250
-    config.train.checkpoint_every = 250
+    config.train.sample_every = 200
+    config.train.checkpoint_every = 200
     if arg == "tiny":
-        config.data.num_frames = 8
-        config.data.height = config.data.width = 16
-        config.model.generator.channels = config.model.discriminator.channels = 8
-        config.model.generator.max_channels = config.model.discriminator.max_channels = 32
-        config.train.batch_size = 4
-        config.train.steps = 4
-        config.train.log_every = config.train.sample_every = 2
-        config.train.checkpoint_every = 2
-        config.train.num_samples = 4
-    elif arg:
+        return make_tiny(config)
+    if arg:
         raise ValueError(f"unknown variant {arg!r}; use experiments/quickstart.py or :tiny")
     return config

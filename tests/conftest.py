@@ -12,7 +12,6 @@ from vidgan.training import split_cpu  # noqa: E402
 
 CPU_DEVICES = split_cpu(2)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED_VIDEOS = os.path.join(REPO, "..", "shared", "data", "videos")
 
 
 @pytest.fixture

@@ -157,3 +157,11 @@ def test_missing_config_file_and_unknown_subcommand():
     assert "Traceback" not in missing.stderr
     unknown = vidgan("trian")
     assert unknown.returncode == 2 and "unknown subcommand 'trian'" in unknown.stderr
+
+
+def test_unwritable_workdir_fails_in_one_line(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    result = vidgan("train", f"--config={TINY}", f"--workdir={blocker}/run", timeout=120)
+    assert result.returncode == 1
+    assert "cannot write to workdir" in result.stderr and "Traceback" not in result.stderr

@@ -28,9 +28,13 @@ def _with(path: str, value) -> dict:
     return values
 
 
-def _load_quickstart():
-    path = os.path.join(REPO, "experiments", "quickstart.py")
-    spec = importlib.util.spec_from_file_location("quickstart_under_test", path)
+EXPERIMENTS = sorted(f[:-3] for f in os.listdir(os.path.join(REPO, "experiments"))
+                     if f.endswith(".py"))
+
+
+def _load_experiment(name="quickstart"):
+    path = os.path.join(REPO, "experiments", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"{name}_under_test", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -182,6 +186,9 @@ INVALID = [
     ([("train.cpu_devices", 0)], "train.cpu_devices"),
     ([("train.g_lr", 0.0)], "train.g_lr"),
     ([("train.d_lr", -1e-4)], "train.d_lr"),
+    ([("train.g_lr", float("inf"))], "train.g_lr"),
+    ([("train.d_lr", float("nan"))], "train.d_lr"),
+    ([("loss.penalty_weight", float("inf"))], "loss.penalty_weight"),
     ([("train.beta1", 1.0)], "train.beta1"),
     ([("train.beta2", -0.1)], "train.beta2"),
     ([("train.ema_decay", 1.0)], "train.ema_decay"),
@@ -283,10 +290,10 @@ def test_resumable_changes_are_real_fields():
     assert config_lib.RESUMABLE_CHANGES <= fields
 
 
-# --- the quickstart experiment ---------------------------------------------------------
-def test_quickstart_configs_validate():
-    """experiments/quickstart.py's default and :tiny variants both validate."""
-    quickstart = _load_quickstart()
+# --- the experiments ---------------------------------------------------------------------
+def test_quickstart_sizes():
+    """experiments/quickstart.py is 16x32x32; its :tiny variant is 8x16x16 for 4 steps."""
+    quickstart = _load_experiment("quickstart")
     full = config_lib.from_dict(quickstart.get_config())
     tiny = config_lib.from_dict(quickstart.get_config("tiny"))
     assert (full.data.num_frames, full.data.height, full.data.width) == (16, 32, 32)
@@ -294,8 +301,13 @@ def test_quickstart_configs_validate():
     assert tiny.train.steps == 4 and tiny.train.batch_size == 4
 
 
-def test_quickstart_unknown_variant_raises():
-    """An unknown variant name is an error, not silently the default."""
-    quickstart = _load_quickstart()
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_and_its_tiny_variant_validate(name):
+    """Every preset validates, has a :tiny variant that is small, and rejects other variants."""
+    experiment = _load_experiment(name)
+    full = config_lib.from_dict(experiment.get_config())
+    tiny = config_lib.from_dict(experiment.get_config("tiny"))
+    assert tiny.data.source == full.data.source and tiny.loss == full.loss
+    assert tiny.data.height * tiny.data.width <= 256 and tiny.train.steps <= 10
     with pytest.raises(ValueError, match="unknown variant"):
-        quickstart.get_config("huge")
+        experiment.get_config("huge")

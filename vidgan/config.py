@@ -114,6 +114,19 @@ def default_config() -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(to_dict(Config()))
 
 
+def make_tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """Shrinks an experiment so it runs in seconds on a CPU (the `:tiny` variants CI runs):
+    8x16x16 clips, channels 8..32, batch 4, 4 steps, everything logged every 2 steps."""
+    config.data.num_frames, config.data.height, config.data.width = 8, 16, 16
+    for net in (config.model.generator, config.model.discriminator):
+        net.channels, net.max_channels = 8, 32
+    config.train.batch_size = 4
+    config.train.steps = 4
+    config.train.log_every = config.train.sample_every = config.train.checkpoint_every = 2
+    config.train.num_samples = 4
+    return config
+
+
 def to_dict(config: Config) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
@@ -222,7 +235,7 @@ def validate(config: Config) -> None:
 
     _choice(l.name, "loss.name", losses.LOSSES)
     _choice(l.penalty, "loss.penalty", losses.PENALTIES)
-    _require(l.penalty_weight >= 0, "loss.penalty_weight must be >= 0")
+    _require(0 <= l.penalty_weight < math.inf, "loss.penalty_weight must be finite and >= 0")
     _require(
         not (l.penalty == "wgan_gp" and dis.norm == "batch"),
         "loss.penalty=wgan_gp needs per-example gradients: use "
@@ -232,7 +245,8 @@ def validate(config: Config) -> None:
     for name in ("steps", "batch_size", "n_critic", "log_every", "sample_every",
                  "checkpoint_every", "keep_checkpoints", "num_samples", "cpu_devices"):
         _require(getattr(t, name) >= 1, f"train.{name} must be >= 1")
-    _require(t.g_lr > 0 and t.d_lr > 0, "train.g_lr and train.d_lr must be > 0")
+    _require(0 < t.g_lr < math.inf and 0 < t.d_lr < math.inf,
+             "train.g_lr and train.d_lr must be finite and > 0")
     _require(0 <= t.beta1 < 1 and 0 <= t.beta2 < 1, "train.beta1 and train.beta2 must be in [0, 1)")
     _require(0 <= t.ema_decay < 1, "train.ema_decay must be in [0, 1)")
     _require(t.seed >= 0, "train.seed must be >= 0")
@@ -256,7 +270,7 @@ def flatten(values: typing.Mapping[str, Any], prefix: str = "") -> dict[str, Any
 
 
 def differences(old: typing.Mapping[str, Any], new: typing.Mapping[str, Any]) -> list[str]:
-    """Fields whose values differ, as 'path: old -> new' (NaN-safe for floats)."""
+    """Fields whose values differ, as 'path: old -> new' (floats compared with isclose)."""
     old_flat, new_flat = flatten(old), flatten(new)
     out = []
     for key in sorted(set(old_flat) | set(new_flat)):

@@ -54,7 +54,7 @@ def main(argv: list[str]) -> None:
         fail("train", "interrupted; a checkpoint was saved, re-run the command to resume",
              code=130)
     except OSError as e:  # unwritable workdir, full disk
-        fail("train", f"{type(e).__name__}: {e}", code=1)
+        fail("train", str(e), code=1)
 
 
 def run(argv: list[str]) -> None:

@@ -267,6 +267,7 @@ class TrainingLoop:
                 if step % t.checkpoint_every == 0 or step == t.steps:
                     tr.manager.save(checkpoint_number=step)
         except KeyboardInterrupt:
+            step = int(tr.step.numpy())  # the step variable, in case a step had completed
             path = tr.manager.save(checkpoint_number=step)
             logging.warning("Interrupted at step %d; saved %s. Re-run to resume.", step, path)
             raise
@@ -337,5 +338,6 @@ def train(config: Config, workdir: str, strategy: tf.distribute.Strategy | None 
 
     Refuses a workdir whose stored config differs in a field that matters.
     """
+    workdir_lib.ensure_writable(workdir)
     workdir_lib.check_resumable(workdir, config)
     return Trainer(config, workdir, strategy).train()

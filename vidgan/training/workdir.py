@@ -34,6 +34,19 @@ def versions() -> dict[str, str]:
     }
 
 
+def ensure_writable(workdir: str) -> None:
+    """Creates workdir if needed; raises OSError with a plain message if it cannot be written."""
+    probe = os.path.join(workdir, ".vidgan_write_test")
+    try:
+        tf.io.gfile.makedirs(workdir)
+        with tf.io.gfile.GFile(probe, "w") as f:
+            f.write("ok")
+        tf.io.gfile.remove(probe)
+    except (OSError, tf.errors.OpError) as e:
+        message = getattr(e, "message", None) or str(e)
+        raise OSError(f"cannot write to workdir {workdir}: {message.splitlines()[0]}") from None
+
+
 def read_config(workdir: str) -> dict | None:
     """The config dict stored in workdir/config.json, or None if there is none."""
     path = os.path.join(workdir, CONFIG_FILE)
