@@ -19,15 +19,8 @@ def tiny_config():
     """A validated Config at 8x16x16 with small widths: one step takes well under a second."""
     from vidgan import config as config_lib  # noqa: PLC0415
 
-    cfg = config_lib.default_config()
-    cfg.data.num_frames, cfg.data.height, cfg.data.width = 8, 16, 16
-    for net in (cfg.model.generator, cfg.model.discriminator):
-        net.channels, net.max_channels = 8, 32
+    cfg = config_lib.make_tiny(config_lib.default_config())
     cfg.model.generator.z_dim = 16
-    cfg.train.batch_size = 4
-    cfg.train.steps = 4
-    cfg.train.log_every = cfg.train.sample_every = cfg.train.checkpoint_every = 2
-    cfg.train.num_samples = 4
     return config_lib.from_dict(cfg)
 
 

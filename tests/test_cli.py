@@ -78,6 +78,14 @@ def test_tiny_run_writes_checkpoint_config_and_events(tmp_path):
     assert changed.returncode == 2
     assert "model.generator.channels: 8 -> 4" in changed.stderr
     assert "Traceback" not in changed.stderr
+    # Without config.json the checkpoint itself catches the mismatch, in one line too.
+    os.remove(os.path.join(workdir, "config.json"))
+    changed = vidgan("train", f"--config={TINY}", f"--workdir={workdir}",
+                     "--config.model.generator.channels=4")
+    assert changed.returncode == 2 and "does not match this config" in changed.stderr
+    assert "Traceback" not in changed.stderr
+    # Re-running the finished run added no event file.
+    assert len(glob.glob(os.path.join(workdir, "events.out.tfevents.*"))) == 1
 
 
 def _checkpoint_values(path):
@@ -157,6 +165,13 @@ def test_missing_config_file_and_unknown_subcommand():
     assert "Traceback" not in missing.stderr
     unknown = vidgan("trian")
     assert unknown.returncode == 2 and "unknown subcommand 'trian'" in unknown.stderr
+
+
+def test_corrupt_run_record_fails_in_one_line(tmp_path):
+    (tmp_path / "config.json").write_text("{ not json")
+    result = vidgan("train", f"--config={TINY}", f"--workdir={tmp_path}", timeout=120)
+    assert result.returncode == 2 and "is not a vidgan run record" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_unwritable_workdir_fails_in_one_line(tmp_path):

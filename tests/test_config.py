@@ -193,6 +193,10 @@ INVALID = [
     ([("train.beta2", -0.1)], "train.beta2"),
     ([("train.ema_decay", 1.0)], "train.ema_decay"),
     ([("train.seed", -1)], "train.seed"),
+    ([("train.seed", 2**32)], "train.seed"),
+    ([("data.seed", 2**32)], "data.seed"),
+    ([("loss.penalty", "r1"), ("model.discriminator.norm", "batch")],
+     "model.discriminator.norm"),
     ([("train.strategy", "tpu")], "train.strategy"),
     ([("train.batch_size", 6), ("train.cpu_devices", 4)], "train.batch_size"),
 ]
@@ -223,7 +227,8 @@ def test_plan_stage_errors_are_config_errors_under_data():
         [("data.height", 8), ("data.width", 8)],
         [("loss.penalty_weight", 0.0)],
         [("loss.penalty", "wgan_gp"), ("model.discriminator.norm", "layer")],
-        [("loss.penalty", "r1"), ("model.discriminator.norm", "batch")],
+        [("loss.penalty", "r1"), ("model.discriminator.norm", "layer")],
+        [("data.seed", 2**32 - 1), ("train.seed", 2**32 - 1)],
         # An uneven batch is fine on one device.
         [("train.batch_size", 6), ("train.cpu_devices", 4), ("train.strategy", "one_device")],
         [("train.batch_size", 8), ("train.cpu_devices", 4), ("train.strategy", "mirrored")],

@@ -63,6 +63,25 @@ def test_one_step_every_loss_and_penalty(tiny_config, tmp_path, loss_name, penal
     assert int(trainer.step.numpy()) == 1
 
 
+def test_n_critic_updates_discriminator_more_often(tiny_config, tmp_path):
+    """n_critic=3: per step, three D updates on three fresh real batches and one G update;
+    a resumed data stream starts after step * n_critic batches."""
+    config = dataclasses.replace(
+        tiny_config, train=dataclasses.replace(tiny_config.train, n_critic=3))
+    trainer = Trainer(config, str(tmp_path), _one_device())
+    iterator = trainer.iterator(0)
+    for _ in range(2):
+        trainer.train_step(iterator)
+    assert int(trainer.d_optimizer.iterations.numpy()) == 6
+    assert int(trainer.g_optimizer.iterations.numpy()) == 2
+    # Two steps consumed six batches: the live stream's next batch is the 7th, which
+    # is also the first batch of a stream resumed at step 2.
+    stream = [b["video"].numpy() for b in trainer.dataset(0).take(7)]
+    live_next = next(iterator)["video"].numpy()
+    np.testing.assert_array_equal(live_next, stream[6])
+    np.testing.assert_array_equal(next(iter(trainer.dataset(2)))["video"].numpy(), stream[6])
+
+
 @pytest.mark.parametrize("spectral_norm", [False, True])
 def test_mirrored_matches_one_device(tiny_config, tmp_path, spectral_norm):
     """Two CPU replicas give the same losses and weights as one device for the same
@@ -89,10 +108,11 @@ def test_mirrored_matches_one_device(tiny_config, tmp_path, spectral_norm):
         for va, vb in zip(getattr(single, name).weights, getattr(mirrored, name).weights):
             np.testing.assert_allclose(vb.numpy(), va.numpy(), rtol=1e-3, atol=1e-5,
                                        err_msg=f"{name}: {va.path}")
-    # Replicas hold identical copies.
-    for var in mirrored.generator.trainable_variables:
-        replicas = [v.numpy() for v in var.value.values]
-        np.testing.assert_array_equal(replicas[0], replicas[1])
+    # Replicas hold identical copies of every variable (incl. BN stats, SN's u, EMA).
+    for name in ("generator", "discriminator", "ema_generator"):
+        for var in getattr(mirrored, name).weights:
+            replicas = [v.numpy() for v in var.value.values]
+            np.testing.assert_array_equal(replicas[0], replicas[1], err_msg=var.path)
 
 
 def test_non_finite_loss_stops_and_keeps_last_checkpoint(tiny_config, tmp_path):

@@ -105,6 +105,8 @@ RESUMABLE_CHANGES = frozenset(
         "train.keep_checkpoints",
         "train.strategy",
         "train.cpu_devices",
+        "train.num_samples",
+        "data.fps",
     }
 )
 
@@ -208,9 +210,8 @@ def validate(config: Config) -> None:
         config.train,
     )
     _choice(d.source, "data.source", synthetic.SOURCES)
-    for name in ("num_frames", "height", "width", "fps", "num_objects", "seed"):
-        minimum = 0 if name == "seed" else 1
-        _require(getattr(d, name) >= minimum, f"data.{name} must be >= {minimum}")
+    for name in ("num_frames", "height", "width", "fps", "num_objects"):
+        _require(getattr(d, name) >= 1, f"data.{name} must be >= 1")
     _require(min(d.height, d.width) >= 8, "data.height and data.width must be >= 8")
     _require(0 < d.object_size < 1, "data.object_size must be in (0, 1)")
     _require(0 <= d.max_speed <= 1, "data.max_speed must be in [0, 1]")
@@ -237,8 +238,8 @@ def validate(config: Config) -> None:
     _choice(l.penalty, "loss.penalty", losses.PENALTIES)
     _require(0 <= l.penalty_weight < math.inf, "loss.penalty_weight must be finite and >= 0")
     _require(
-        not (l.penalty == "wgan_gp" and dis.norm == "batch"),
-        "loss.penalty=wgan_gp needs per-example gradients: use "
+        l.penalty == "none" or dis.norm != "batch",
+        f"loss.penalty={l.penalty} needs per-example input gradients: use "
         "model.discriminator.norm=none or layer, not batch",
     )
 
@@ -249,7 +250,8 @@ def validate(config: Config) -> None:
              "train.g_lr and train.d_lr must be finite and > 0")
     _require(0 <= t.beta1 < 1 and 0 <= t.beta2 < 1, "train.beta1 and train.beta2 must be in [0, 1)")
     _require(0 <= t.ema_decay < 1, "train.ema_decay must be in [0, 1)")
-    _require(t.seed >= 0, "train.seed must be >= 0")
+    for path, seed in (("data.seed", d.seed), ("train.seed", t.seed)):
+        _require(0 <= seed < 2**32, f"{path} must be in [0, 2**32)")
     _choice(t.strategy, "train.strategy", ("auto", "one_device", "mirrored"))
     _require(
         t.batch_size % t.cpu_devices == 0 or t.strategy == "one_device",

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 import sys
+import traceback
 from typing import Callable, NoReturn
 
 from absl import app
 from absl import flags
 from absl import logging
+
+_VERBOSE = flags.DEFINE_bool(
+    "verbose", False, "On an unexpected error, print the full Python traceback.")
 
 
 def fail(command: str, message: str, code: int = 2) -> NoReturn:
@@ -18,35 +22,45 @@ def fail(command: str, message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
-def _one_line(error: BaseException) -> str:
-    """The useful line of a flag error (config_flags nests tracebacks and KeyErrors)."""
+def last_line(error: BaseException | str) -> str:
+    """The last non-empty line of an error message (libraries nest tracebacks in them)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
+
+
+def _flag_error(error: BaseException) -> str:
+    """One line for a flag error (config_flags nests tracebacks and KeyError reprs)."""
     text = str(error).strip()
     if isinstance(error, (KeyError, AttributeError)) and text[:1] in "'\"":
         text = text[1:-1]  # repr() of a KeyError message
     text = text.replace("\\n", "\n").replace("\\'", "'")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    flag = next((line for line in lines if line.startswith("flag --")), "")
-    detail = lines[-1] if lines else type(error).__name__
+    detail = last_line(text)
     if detail.startswith("Did you mean") and len(lines) > 1:
         detail = f"unknown config field {lines[0]}. {detail}"
+    flag = next((line for line in lines if line.startswith("flag --")), "")
     if flag and flag != detail:
-        flag = re.sub(r":.*$", "", flag)
-        return f"{flag}: {detail}"
+        return f"{re.sub(r':.*$', '', flag)}: {detail}"
     return detail
 
 
-def last_line(error: BaseException) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[-1] if lines else type(error).__name__
-
-
 def run_app(command: str, main: Callable[[list[str]], None], argv: list[str]) -> None:
-    """app.run with flag errors (including bad --config overrides) as one line."""
+    """app.run with flag errors (including bad --config overrides) and unexpected
+    exceptions as one line; --verbose shows the traceback of the latter."""
 
     def parse(args: list[str]) -> list[str]:
         try:
             return flags.FLAGS(args)
         except (flags.Error, AttributeError, KeyError, TypeError, ValueError) as e:
-            fail(command, _one_line(e))
+            fail(command, _flag_error(e))
 
-    app.run(main, argv=argv, flags_parser=parse)
+    def guarded_main(args: list[str]) -> None:
+        try:
+            main(args)
+        except Exception as e:  # noqa: BLE001  last resort: known errors are handled in main
+            if _VERBOSE.value:
+                traceback.print_exc()
+            fail(command, f"{type(e).__name__}: {last_line(e)} (--verbose shows the traceback)",
+                 code=1)
+
+    app.run(guarded_main, argv=argv, flags_parser=parse)

@@ -23,14 +23,18 @@ def _usage() -> str:
 
 def run(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
-    if len(argv) < 2 or argv[1] in ("-h", "--help", "help"):
+    if len(argv) < 2:
+        print(_usage(), file=sys.stderr)
+        sys.exit(2)
+    if argv[1] in ("-h", "--help", "help"):
         print(_usage())
-        sys.exit(0 if len(argv) >= 2 else 2)
+        sys.exit(0)
     name = argv[1]
     if name not in SUBCOMMANDS:
         print(f"vidgan: unknown subcommand {name!r}\n\n{_usage()}", file=sys.stderr)
         sys.exit(2)
-    # TensorFlow's C++ INFO/WARNING lines drown the progress log; errors still show.
+    # Hides TensorFlow's C++ INFO/WARNING lines after startup (TF 2.21 still prints a
+    # few at import, before its logging reads this).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     module = importlib.import_module(SUBCOMMANDS[name][0])
     module.run([f"vidgan {name}"] + argv[2:])

@@ -21,7 +21,7 @@ from vidgan import data as data_lib
 from vidgan import losses as losses_lib
 from vidgan import metrics
 from vidgan import models
-from vidgan.config import Config
+from vidgan.config import Config, ConfigError
 from vidgan.training import summaries
 from vidgan.training import workdir as workdir_lib
 from vidgan.training.strategy import make_strategy
@@ -49,8 +49,8 @@ class Trainer:
         self.global_batch = config.train.batch_size
         self.replicas = self.strategy.num_replicas_in_sync
         if self.global_batch % self.replicas:
-            raise ValueError(f"train.batch_size={self.global_batch} must be a multiple of "
-                             f"the {self.replicas} replicas")
+            raise ConfigError(f"train.batch_size={self.global_batch} must be a multiple of "
+                              f"the {self.replicas} replicas")
         self.loss = losses_lib.LOSSES[config.loss.name]
         t, d = config.train, config.data
         # Seeds Python, NumPy and TF (hence Keras initializers): the same config gives
@@ -85,7 +85,8 @@ class Trainer:
     # --- randomness ---------------------------------------------------------
     def _seed(self, step: tf.Tensor, stream: int, index: int = 0) -> tf.Tensor:
         base = tf.stack([tf.constant(self.config.train.seed, tf.int64), tf.cast(step, tf.int64)])
-        return tf.random.experimental.stateless_fold_in(base, stream * 1000 + index)
+        fold_in = tf.random.experimental.stateless_fold_in
+        return fold_in(fold_in(base, stream), index)
 
     def _replica_slice(self, x: tf.Tensor) -> tf.Tensor:
         """This replica's rows of a global-batch tensor [GB, ...] -> [GB / replicas, ...].
@@ -126,8 +127,10 @@ class Trainer:
     def _average(self, per_example: tf.Tensor) -> tf.Tensor:
         return tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch)
 
-    def _d_update(self, real: tf.Tensor, step: tf.Tensor, index: int) -> dict[str, tf.Tensor]:
-        """real: [B_local, T, H, W, 3]. Returns replica-summed metrics (global means)."""
+    def _d_update(self, real: tf.Tensor, step: tf.Tensor,
+                  index: int) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+        """real: [B_local, T, H, W, 3]. Returns (this replica's share of each metric's
+        global mean, the global gradient norm)."""
         cfg = self.config.loss
         fake = self.generator(self._latents(step, _LATENTS_D, index), training=True)
         D = self.discriminator  # noqa: N806
@@ -155,7 +158,7 @@ class Trainer:
             "d_logits/fake": self._average(fake_logits),
         }, grad_norm
 
-    def _g_update(self, step: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _g_update(self, step: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
         z = self._latents(step, _LATENTS_G)
         with tf.GradientTape() as tape:
             fake = self.generator(z, training=True)  # [B_local, T, H, W, 3]
@@ -164,8 +167,11 @@ class Trainer:
         return {"loss/g": loss}, grad_norm
 
     def _replica_step(self, reals: tuple[tf.Tensor, ...], step: tf.Tensor):
-        for index, real in enumerate(reals):
-            d_metrics, d_norm = self._d_update(real, step, index)
+        """D metrics are averaged over the n_critic updates of the step."""
+        d_updates = [self._d_update(real, step, index) for index, real in enumerate(reals)]
+        d_metrics = {key: tf.add_n([m[key] for m, _ in d_updates]) / len(d_updates)
+                     for key in d_updates[0][0]}
+        d_norm = tf.add_n([norm for _, norm in d_updates]) / len(d_updates)
         g_metrics, g_norm = self._g_update(step)
         ctx = tf.distribute.get_replica_context()
         summed = ctx.all_reduce(tf.distribute.ReduceOp.SUM, {**d_metrics, **g_metrics})
@@ -199,7 +205,12 @@ class Trainer:
         """Restores the latest checkpoint in the workdir, if any; returns the step."""
         latest = self.manager.latest_checkpoint
         if latest:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            try:
+                self.checkpoint.restore(latest).assert_existing_objects_matched()
+            except (AssertionError, ValueError, tf.errors.OpError) as e:
+                raise ConfigError(
+                    f"checkpoint {latest} does not match this config (use a new --workdir): "
+                    f"{str(e).splitlines()[0][:300]}") from None
             logging.info("Resumed from %s at step %d.", latest, int(self.step.numpy()))
         return int(self.step.numpy())
 
@@ -231,17 +242,20 @@ class TrainingLoop:
     def __init__(self, trainer: Trainer):
         self.trainer = trainer
         self.config = trainer.config
-        self.writer = tf.summary.create_file_writer(trainer.workdir)
+        self.writer: tf.summary.SummaryWriter | None = None  # opened once there is work
         self.samples_dir = os.path.join(trainer.workdir, "samples")
         self._reference: np.ndarray | None = None  # real clips for the statistics distance
 
     def run(self) -> int:
         t, tr = self.config.train, self.trainer
+        workdir_lib.ensure_writable(tr.workdir)
+        workdir_lib.check_resumable(tr.workdir, self.config)
         start = tr.restore()
         if start >= t.steps:
             logging.info("Training already finished: step %d of %d in %s.", start, t.steps,
                          tr.workdir)
             return start
+        self.writer = tf.summary.create_file_writer(tr.workdir)
         workdir_lib.write_config(tr.workdir, self.config, type(tr.strategy).__name__,
                                  tr.replicas)
         if start == 0:
@@ -266,6 +280,8 @@ class TrainingLoop:
                     self._write_samples(step)
                 if step % t.checkpoint_every == 0 or step == t.steps:
                     tr.manager.save(checkpoint_number=step)
+                if step == start + 1 and window_steps:  # keep tracing out of steps/s and ETA
+                    window_start, window_steps = time.perf_counter(), 0
         except KeyboardInterrupt:
             step = int(tr.step.numpy())  # the step variable, in case a step had completed
             path = tr.manager.save(checkpoint_number=step)
@@ -338,6 +354,4 @@ def train(config: Config, workdir: str, strategy: tf.distribute.Strategy | None 
 
     Refuses a workdir whose stored config differs in a field that matters.
     """
-    workdir_lib.ensure_writable(workdir)
-    workdir_lib.check_resumable(workdir, config)
     return Trainer(config, workdir, strategy).train()

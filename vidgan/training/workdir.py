@@ -52,8 +52,13 @@ def read_config(workdir: str) -> dict | None:
     path = os.path.join(workdir, CONFIG_FILE)
     if not tf.io.gfile.exists(path):
         return None
-    with tf.io.gfile.GFile(path) as f:
-        return json.load(f)["config"]
+    try:
+        with tf.io.gfile.GFile(path) as f:
+            return json.load(f)["config"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise config_lib.ConfigError(
+            f"{path} is not a vidgan run record ({type(e).__name__}: {e}); "
+            "use a new --workdir or remove it") from None
 
 
 def check_resumable(workdir: str, config: config_lib.Config) -> None:
@@ -75,11 +80,18 @@ def check_resumable(workdir: str, config: config_lib.Config) -> None:
 def write_config(workdir: str, config: config_lib.Config, strategy_name: str,
                  num_replicas: int) -> None:
     tf.io.gfile.makedirs(workdir)
+    path = os.path.join(workdir, CONFIG_FILE)
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    created = now
+    if tf.io.gfile.exists(path):  # a resumed run keeps its creation time
+        with tf.io.gfile.GFile(path) as f:
+            created = json.load(f).get("created", now)
     record = {
         "config": config_lib.to_dict(config),
         "versions": versions(),
         "strategy": {"name": strategy_name, "replicas": num_replicas},
-        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": created,
+        "started": now,
     }
-    with tf.io.gfile.GFile(os.path.join(workdir, CONFIG_FILE), "w") as f:
+    with tf.io.gfile.GFile(path, "w") as f:
         json.dump(record, f, indent=2, sort_keys=True)
