@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import math
 import os
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 from tensorboard.plugins.image import metadata as image_metadata
+
+from vidgan.data.video_io import encode_gif
 
 
 def to_uint8(video: np.ndarray) -> np.ndarray:
@@ -30,15 +30,6 @@ def video_grid(videos: np.ndarray, columns: int | None = None, gap: int = 1) -> 
         r, col = divmod(i, columns)
         grid[:, r * (h + gap):r * (h + gap) + h, col * (w + gap):col * (w + gap) + w] = videos[i]
     return grid
-
-
-def encode_gif(video: np.ndarray, fps: float) -> bytes:
-    """uint8 [T, H, W, 3] -> bytes of an animated GIF that loops forever."""
-    frames = [Image.fromarray(frame) for frame in video]
-    buffer = io.BytesIO()
-    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:],
-                   duration=max(20, round(1000 / fps)), loop=0, optimize=False)
-    return buffer.getvalue()
 
 
 def write_gif(tag: str, gif: bytes, width: int, height: int, step: int,

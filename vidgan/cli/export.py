@@ -1,0 +1,44 @@
+"""`vidgan export --workdir=DIR --export_dir=OUT [--step=N] [--ema=true] [--version=V]`.
+
+Writes OUT/<version>/ (a TensorFlow SavedModel; version defaults to the training step).
+The work is `vidgan.export.export(...)`.
+"""
+
+from __future__ import annotations
+
+from absl import flags
+
+from vidgan.cli.common import fail, run_app
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "Training run directory to export from.")
+_EXPORT_DIR = flags.DEFINE_string(
+    "export_dir", None, "Where to write the SavedModel; a numeric version folder is created "
+    "inside, as TF Serving expects.")
+_STEP = flags.DEFINE_integer("step", None, "Checkpoint step to export (default: the latest).")
+_EMA = flags.DEFINE_bool("ema", True, "Export the EMA generator (true) or the raw one.")
+_VERSION = flags.DEFINE_integer("version", None, "Version folder name (default: the step).")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing version folder.")
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        fail("export", f"unexpected arguments: {' '.join(argv[1:])}")
+    for flag in (_WORKDIR, _EXPORT_DIR):
+        if not flag.value:
+            fail("export", f"--{flag.name} is required")
+
+    from vidgan import export as export_lib  # noqa: PLC0415  (imports TensorFlow)
+
+    try:
+        path = export_lib.export(_WORKDIR.value, _EXPORT_DIR.value, step=_STEP.value,
+                                 ema=_EMA.value, version=_VERSION.value,
+                                 overwrite=_OVERWRITE.value)
+    except export_lib.ExportError as e:
+        fail("export", str(e))
+    except OSError as e:
+        fail("export", str(e), code=1)
+    print(f"exported to {path}")
+
+
+def run(argv: list[str]) -> None:
+    run_app("export", main, argv)

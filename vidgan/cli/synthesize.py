@@ -1,0 +1,51 @@
+"""`vidgan synthesize --model_dir=OUT --num_videos=N --out_dir=DIR [--format=mp4] ...`.
+
+The work is `vidgan.synthesis.synthesize(SynthesisRequest(...))`.
+"""
+
+from __future__ import annotations
+
+from absl import flags
+
+from vidgan.cli.common import fail, run_app
+
+_MODEL_DIR = flags.DEFINE_string(
+    "model_dir", None, "Exported SavedModel: the export dir (its highest version is used) or "
+    "one version folder.")
+_OUT_DIR = flags.DEFINE_string("out_dir", None, "Where to write the videos and manifest.json.")
+_NUM_VIDEOS = flags.DEFINE_integer("num_videos", None, "How many videos (one per seed).")
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", 16, "Videos generated per model call.")
+_FORMAT = flags.DEFINE_string("format", "mp4", "mp4 (H.264), gif, npz or png_strip.")
+_SEED_START = flags.DEFINE_integer("seed_start", 0, "First seed; seeds are consecutive.")
+_FPS = flags.DEFINE_float("fps", None, "Frames per second (default: the model's).")
+_TRUNCATION = flags.DEFINE_float("truncation", 1.0, "Latent scale; < 1 trades variety for "
+                                 "typicality.")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Regenerate files that exist, and allow an "
+                               "out dir made with another model or settings.")
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        fail("synthesize", f"unexpected arguments: {' '.join(argv[1:])}")
+    for flag in (_MODEL_DIR, _OUT_DIR, _NUM_VIDEOS):
+        if flag.value is None:
+            fail("synthesize", f"--{flag.name} is required")
+
+    from vidgan import synthesis  # noqa: PLC0415  (imports TensorFlow)
+
+    request = synthesis.SynthesisRequest(
+        model_dir=_MODEL_DIR.value, out_dir=_OUT_DIR.value, num_videos=_NUM_VIDEOS.value,
+        batch_size=_BATCH_SIZE.value, format=_FORMAT.value, seed_start=_SEED_START.value,
+        fps=_FPS.value, truncation=_TRUNCATION.value, overwrite=_OVERWRITE.value)
+    try:
+        summary = synthesis.synthesize(request)
+    except synthesis.SynthesisError as e:
+        fail("synthesize", str(e))
+    except OSError as e:  # disk full, encoder failure
+        fail("synthesize", str(e), code=1)
+    print(f"wrote {summary['written']} videos ({summary['skipped']} were already there) to "
+          f"{summary['out_dir']}; manifest: {summary['manifest']}")
+
+
+def run(argv: list[str]) -> None:
+    run_app("synthesize", main, argv)

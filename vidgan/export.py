@@ -1,0 +1,201 @@
+"""SavedModel export: a trained generator as pure TensorFlow, loadable without vidgan.
+
+The exported module (OUT/<version>/, as TF Serving expects) has:
+  generate(seed int64 [N], truncation float32 [] = 1.0)
+      -> {"video": uint8 [N, T, H, W, 3], "latents": float32 [N, z_dim]}
+  generate_from_latents(latents float32 [N, z_dim]) -> {"video": uint8 [N, T, H, W, 3]}
+  metadata() -> {"json": string}   (config, step, T/H/W, fps, z_dim, vidgan version)
+Signatures: serving_default and generate (seed only, truncation 1), generate_truncated
+(seed and truncation), generate_from_latents, metadata.
+
+Latent i is `stateless_normal([z_dim], seed=[seed_i, LATENT_STREAM]) * truncation`: the same
+seed gives the same video on every load and at every batch size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+
+from absl import logging
+import tensorflow as tf
+
+import vidgan
+from vidgan import config as config_lib
+from vidgan import models
+from vidgan.training import workdir as workdir_lib
+
+LATENT_STREAM = 0  # second half of the per-seed stateless RNG key (room for other streams)
+
+
+class ExportError(ValueError):
+    """An export that cannot be done; the message says why in one line."""
+
+
+def _to_uint8(video: tf.Tensor) -> tf.Tensor:
+    """float [-1, 1] -> uint8 [0, 255] (rounded, clipped)."""
+    return tf.cast(tf.clip_by_value(tf.round((video + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+
+
+class GeneratorModule(tf.Module):
+    """Wraps a Keras generator in tf.functions with fixed signatures.
+
+    Inputs are declared with loose shapes and checked in the graph, so a bad shape fails
+    with InvalidArgument naming the input (also under TF Serving).
+    """
+
+    def __init__(self, generator: tf.keras.Model, metadata: dict):
+        super().__init__(name="vidgan_generator")
+        self.generator = generator
+        self.z_dim = int(metadata["z_dim"])
+        self._metadata_json = json.dumps(metadata, sort_keys=True)
+        # Seam for conditional models: a later `label` int32 [N] input joins the same
+        # functions; metadata["conditional"] tells clients whether it is expected.
+
+    def _latents(self, seed: tf.Tensor, truncation: tf.Tensor) -> tf.Tensor:
+        with tf.control_dependencies([
+            tf.debugging.assert_rank(seed, 1, message="seed must be a 1-D int64 tensor [N]"),
+            tf.debugging.assert_rank(truncation, 0,
+                                     message="truncation must be a float32 scalar"),
+        ]):
+            seed, truncation = tf.identity(seed), tf.identity(truncation)
+        with tf.control_dependencies([
+                tf.debugging.assert_positive(truncation, message="truncation must be > 0")]):
+            truncation = tf.reshape(truncation, [])  # static scalar shape
+
+        def one(s):
+            return tf.random.stateless_normal(
+                [self.z_dim], seed=tf.stack([s, tf.constant(LATENT_STREAM, tf.int64)]))
+
+        z = tf.map_fn(one, seed, fn_output_signature=tf.TensorSpec([self.z_dim], tf.float32))
+        return tf.reshape(z, [-1, self.z_dim]) * truncation  # [N, z_dim]
+
+    def _video(self, latents: tf.Tensor) -> tf.Tensor:
+        message = f"latents must be float32 [N, {self.z_dim}]"
+        with tf.control_dependencies([tf.debugging.assert_rank(latents, 2, message=message)]):
+            latents = tf.identity(latents)
+        with tf.control_dependencies([
+                tf.debugging.assert_equal(tf.shape(latents)[1], self.z_dim, message=message)]):
+            latents = tf.debugging.assert_all_finite(latents, message="latents must be finite")
+        latents = tf.reshape(latents, [-1, self.z_dim])  # static z_dim for the model
+        return _to_uint8(self.generator(latents, training=False))  # [N, T, H, W, 3]
+
+    @tf.function
+    def generate(self, seed, truncation=None):
+        """seed int64 [N], optional truncation float32 [] (default 1: none)
+        -> {"video": uint8 [N, T, H, W, 3], "latents": float32 [N, z_dim]}."""
+        if truncation is None:
+            truncation = tf.constant(1.0)
+        latents = self._latents(seed, truncation)
+        return {"video": self._video(latents), "latents": latents}
+
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32, name="latents")])
+    def generate_from_latents(self, latents):
+        return {"video": self._video(latents)}
+
+    @tf.function(input_signature=[])
+    def metadata(self):
+        return {"json": tf.constant(self._metadata_json)}
+
+
+def load_trained_generator(workdir: str, step: int | None = None,
+                           ema: bool = True) -> tuple[tf.keras.Model, config_lib.Config, int]:
+    """Rebuilds the generator of a training run and restores it (EMA weights by default).
+
+    Returns (generator, config, step). Raises ExportError with a one-line reason.
+    """
+    stored = workdir_lib.read_config(workdir)
+    if stored is None:
+        raise ExportError(f"{workdir} is not a vidgan training run (no config.json)")
+    try:
+        config = config_lib.from_dict(stored)
+    except config_lib.ConfigError as e:
+        raise ExportError(f"{workdir}/config.json: {e}") from None
+    checkpoint_dir = os.path.join(workdir, "checkpoints")
+    if step is None:
+        path = tf.train.latest_checkpoint(checkpoint_dir)
+        if path is None:
+            raise ExportError(f"no checkpoint in {checkpoint_dir}")
+    else:
+        path = os.path.join(checkpoint_dir, f"ckpt-{step}")
+        if not tf.io.gfile.exists(path + ".index"):
+            available = sorted(
+                int(p.split("-")[-1].split(".")[0])
+                for p in tf.io.gfile.glob(os.path.join(checkpoint_dir, "ckpt-*.index")))
+            raise ExportError(f"no checkpoint for step {step} in {checkpoint_dir}; "
+                              f"available steps: {available or 'none'}")
+    generator = models.build_generator(config, name="generator")
+    generator(tf.zeros([1, config.model.generator.z_dim]))
+    step_var = tf.Variable(0, dtype=tf.int64)
+    key = "ema_generator" if ema else "generator"
+    checkpoint = tf.train.Checkpoint(step=step_var, **{key: generator})
+    try:
+        checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as e:
+        raise ExportError(f"cannot restore {key} from {path}: "
+                          f"{str(e).splitlines()[0][:300]}") from None
+    return generator, config, int(step_var.numpy())
+
+
+def build_metadata(config: config_lib.Config, step: int, ema: bool) -> dict:
+    d = config.data
+    return {
+        "vidgan_version": vidgan.__version__,
+        "tensorflow_version": tf.__version__,
+        "step": step,
+        "ema": ema,
+        "num_frames": d.num_frames,
+        "height": d.height,
+        "width": d.width,
+        "fps": d.fps,
+        "z_dim": config.model.generator.z_dim,
+        "conditional": False,
+        "latent_rule": "latents[i] = tf.random.stateless_normal([z_dim], "
+                       f"seed=[seed[i], {LATENT_STREAM}]) * truncation",
+        "config": config_lib.to_dict(config),
+    }
+
+
+def export(workdir: str, export_dir: str, step: int | None = None, ema: bool = True,
+           version: int | None = None, overwrite: bool = False) -> str:
+    """Exports a run's generator to export_dir/<version>/ (version defaults to the step).
+
+    Written to a temporary folder first and renamed, so a server watching export_dir
+    never sees half a model. Returns the version folder.
+    """
+    generator, config, trained_step = load_trained_generator(workdir, step, ema)
+    version = trained_step if version is None else version
+    if version < 0:
+        raise ExportError(f"version must be >= 0, got {version}")
+    target = os.path.join(export_dir, str(version))
+    if tf.io.gfile.exists(target) and not overwrite:
+        raise ExportError(f"{target} exists; pass --overwrite or choose --version")
+    try:
+        tf.io.gfile.makedirs(export_dir)
+        staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=export_dir)
+    except (OSError, tf.errors.OpError) as e:
+        raise ExportError(f"cannot write to {export_dir}: {e}") from None
+    module = GeneratorModule(generator, build_metadata(config, trained_step, ema))
+    seed = tf.TensorSpec(None, tf.int64, name="seed")
+    by_seed = module.generate.get_concrete_function(seed)
+    signatures = {
+        "serving_default": by_seed,
+        "generate": by_seed,
+        "generate_truncated": module.generate.get_concrete_function(
+            seed, tf.TensorSpec(None, tf.float32, name="truncation")),
+        "generate_from_latents": module.generate_from_latents,
+        "metadata": module.metadata,
+    }
+    try:
+        tf.saved_model.save(module, staging, signatures=signatures)
+        if tf.io.gfile.exists(target):
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        if os.path.exists(staging):
+            shutil.rmtree(staging)
+    logging.info("Exported %s generator of step %d to %s", "EMA" if ema else "raw",
+                 trained_step, target)
+    return target

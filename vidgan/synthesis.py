@@ -1,0 +1,206 @@
+"""Batch video synthesis from an exported SavedModel (no vidgan model code needed).
+
+    from vidgan.synthesis import SynthesisRequest, synthesize
+    manifest = synthesize(SynthesisRequest("exports/gen", "out/", num_videos=100))
+
+Seeds seed_start .. seed_start + num_videos - 1 become files `seed_<seed>.<ext>`. Runs are
+resumable: files already written and readable are skipped. Encoding runs in a thread
+pool while the model generates the next batch, so the generator does not wait on file I/O.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import json
+import os
+import sys
+
+from absl import logging
+import tensorflow as tf
+import tqdm
+
+from vidgan.data import video_io
+
+MANIFEST = "manifest.json"
+
+
+class SynthesisError(ValueError):
+    """A synthesis request that cannot run; the message says why in one line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SynthesisRequest:
+    model_dir: str  # an export dir (highest version is used) or one version folder
+    out_dir: str
+    num_videos: int
+    batch_size: int = 16
+    format: str = "mp4"  # one of vidgan.data.video_io.FORMATS
+    seed_start: int = 0
+    fps: float | None = None  # None: the model's training fps
+    truncation: float = 1.0
+    overwrite: bool = False  # regenerate every file, and allow a different model/settings
+    encode_workers: int = 2
+
+    def validate(self) -> None:
+        if self.num_videos <= 0:
+            raise SynthesisError(f"num_videos must be > 0, got {self.num_videos}")
+        if self.batch_size <= 0:
+            raise SynthesisError(f"batch_size must be > 0, got {self.batch_size}")
+        if self.format not in video_io.FORMATS:
+            raise SynthesisError(f"unknown format {self.format!r}; "
+                                 f"use one of {', '.join(video_io.FORMATS)}")
+        if self.seed_start < 0 or self.seed_start + self.num_videos > 2**63:
+            raise SynthesisError("seeds must lie in [0, 2**63)")
+        if self.fps is not None and not 0 < self.fps <= 1000:
+            raise SynthesisError(f"fps must be in (0, 1000], got {self.fps}")
+        if not 0 < self.truncation < float("inf"):
+            raise SynthesisError(f"truncation must be > 0, got {self.truncation}")
+        if self.encode_workers <= 0:
+            raise SynthesisError(f"encode_workers must be > 0, got {self.encode_workers}")
+
+
+def resolve_model_dir(model_dir: str) -> str:
+    """`model_dir` itself if it holds a SavedModel, else its highest numeric version folder."""
+    if not tf.io.gfile.isdir(model_dir):
+        raise SynthesisError(f"model dir {model_dir} does not exist")
+    if tf.io.gfile.exists(os.path.join(model_dir, "saved_model.pb")):
+        return model_dir
+    versions = [int(name.rstrip("/")) for name in tf.io.gfile.listdir(model_dir)
+                if name.rstrip("/").isdigit()
+                and tf.io.gfile.exists(os.path.join(model_dir, name.rstrip("/"),
+                                                    "saved_model.pb"))]
+    if not versions:
+        raise SynthesisError(f"no SavedModel in {model_dir} (expected saved_model.pb there "
+                             "or in a numeric version folder)")
+    return os.path.join(model_dir, str(max(versions)))
+
+
+def load_model(model_dir: str):
+    """Loads an exported generator; returns (module, metadata dict, version folder)."""
+    path = resolve_model_dir(model_dir)
+    try:
+        module = tf.saved_model.load(path)
+        metadata = json.loads(module.signatures["metadata"]()["json"].numpy())
+        module.signatures["generate_truncated"]  # noqa: B018  (must exist)
+    except (OSError, ValueError, KeyError, tf.errors.OpError) as e:
+        first = (getattr(e, "message", None) or str(e) or type(e).__name__).splitlines()[0]
+        raise SynthesisError(f"{path} is not a vidgan SavedModel or is corrupt: "
+                             f"{first[:300]}") from None
+    return module, metadata, path
+
+
+def _file_name(seed: int, format: str) -> str:
+    return f"seed_{seed:08d}{video_io.EXTENSIONS[format]}"
+
+
+def _is_complete(path: str, format: str, shape: tuple[int, int, int]) -> bool:
+    """True if `path` reads back as a video of the expected size."""
+    if not os.path.exists(path):
+        return False
+    try:
+        video = video_io.read_video(path, format, num_frames=shape[0])
+    except OSError:
+        return False
+    # GIFs merge identical consecutive frames, so only the frame size is exact there.
+    frames_ok = video.shape[0] == shape[0] or (format == "gif" and 1 <= video.shape[0])
+    return frames_ok and video.shape[1:3] == shape[1:]
+
+
+def _settings(request: SynthesisRequest, metadata: dict, model_path: str, fps: float) -> dict:
+    return {"model_path": os.path.abspath(model_path), "model_step": metadata["step"],
+            "format": request.format, "fps": fps, "truncation": request.truncation}
+
+
+def _check_out_dir(request: SynthesisRequest, settings: dict) -> None:
+    try:
+        os.makedirs(request.out_dir, exist_ok=True)
+        probe = os.path.join(request.out_dir, ".vidgan_write_test")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as e:
+        raise SynthesisError(f"cannot write to out dir {request.out_dir}: "
+                             f"{e.strerror or e}") from None
+    path = os.path.join(request.out_dir, MANIFEST)
+    if request.overwrite or not os.path.exists(path):
+        return
+    try:
+        with open(path) as f:
+            previous = json.load(f)["settings"]
+    except (OSError, ValueError, KeyError) as e:
+        raise SynthesisError(f"{path} is unreadable ({e}); pass --overwrite to replace "
+                             "the videos there") from None
+    changed = [f"{k}: {previous.get(k)!r} -> {v!r}" for k, v in settings.items()
+               if previous.get(k) != v]
+    if changed:
+        raise SynthesisError(f"{request.out_dir} holds videos made with other settings "
+                             f"({'; '.join(changed)}); pass --overwrite or use another out dir")
+
+
+def _write_manifest(out_dir: str, settings: dict, metadata: dict, seeds: list[int],
+                    format: str, complete: bool) -> None:
+    manifest = {
+        "settings": settings,
+        "complete": complete,
+        "model": metadata,
+        "videos": [{"seed": s, "path": _file_name(s, format)} for s in seeds],
+    }
+    tmp = os.path.join(out_dir, f".{MANIFEST}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(manifest, f, indent=2)
+    os.replace(tmp, os.path.join(out_dir, MANIFEST))
+
+
+def synthesize(request: SynthesisRequest, progress: bool = True) -> dict:
+    """Generates and writes the requested videos; returns a summary dict.
+
+    Raises SynthesisError (one line) for bad requests, models or output folders.
+    """
+    request.validate()
+    module, metadata, model_path = load_model(request.model_dir)
+    fps = float(request.fps or metadata["fps"])
+    settings = _settings(request, metadata, model_path, fps)
+    _check_out_dir(request, settings)
+    shape = (metadata["num_frames"], metadata["height"], metadata["width"])
+    if request.format == "mp4" and (shape[1] % 2 or shape[2] % 2):
+        raise SynthesisError(f"mp4 (H.264) needs even height and width; the model makes "
+                             f"{shape[1]}x{shape[2]}: use --format=gif, npz or png_strip")
+
+    seeds = list(range(request.seed_start, request.seed_start + request.num_videos))
+    paths = {s: os.path.join(request.out_dir, _file_name(s, request.format)) for s in seeds}
+    todo = seeds if request.overwrite else [
+        s for s in seeds if not _is_complete(paths[s], request.format, shape)]
+    _write_manifest(request.out_dir, settings, metadata, seeds, request.format, complete=False)
+    skipped = len(seeds) - len(todo)
+    if skipped:
+        logging.info("%d of %d videos already written in %s; generating %d.", skipped,
+                     len(seeds), request.out_dir, len(todo))
+
+    generate = module.signatures["generate_truncated"]
+    truncation = tf.constant(request.truncation, tf.float32)
+    bar = tqdm.tqdm(total=len(seeds), initial=skipped, unit="video", disable=not progress,
+                    file=sys.stderr, dynamic_ncols=True)
+    pending: collections.deque = collections.deque()
+    # Bounded look-ahead: at most two batches wait for encoding while the next generates.
+    max_pending = 2 * request.batch_size
+    with concurrent.futures.ThreadPoolExecutor(request.encode_workers) as pool:
+        for start in range(0, len(todo), request.batch_size):
+            batch = todo[start:start + request.batch_size]
+            videos = generate(seed=tf.constant(batch, tf.int64),
+                              truncation=truncation)["video"].numpy()  # [N, T, H, W, 3]
+            for seed, video in zip(batch, videos):
+                pending.append(pool.submit(video_io.write_video, paths[seed], video, fps,
+                                           request.format))
+            while len(pending) > max_pending:
+                pending.popleft().result()
+                bar.update(1)
+        while pending:
+            pending.popleft().result()
+            bar.update(1)
+    bar.close()
+    _write_manifest(request.out_dir, settings, metadata, seeds, request.format, complete=True)
+    return {"written": len(todo), "skipped": skipped, "out_dir": request.out_dir,
+            "manifest": os.path.join(request.out_dir, MANIFEST), "model": model_path}
+
