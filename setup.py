@@ -29,8 +29,8 @@ setuptools.setup(
         "ml-collections>=0.1.1",
         "tensorboard>=2.16,<2.22",
         "pillow>=10",
-        # ffmpeg with libx264, shipped in the wheel: H.264 mp4 that browsers play.
-        "imageio-ffmpeg>=0.5",
+        # FFmpeg + libx264 bundled in the wheel, in process: H.264 mp4 that browsers play.
+        "av>=12",
         "tqdm>=4.60",
         # Only its pure-TF ops load on TF 2.21 (see BUILD.md); used by later passes.
         "tensorflow-io>=0.37,<0.38",

@@ -154,12 +154,28 @@ def _write_manifest(out_dir: str, settings: dict, metadata: dict, seeds: list[in
 
 
 def synthesize(request: SynthesisRequest, progress: bool = True) -> dict:
-    """Generates and writes the requested videos; returns a summary dict.
+    """Loads `request.model_dir`, generates and writes the videos; returns a summary dict.
 
     Raises SynthesisError (one line) for bad requests, models or output folders.
     """
     request.validate()
-    module, metadata, model_path = load_model(request.model_dir)
+    return Synthesizer(request.model_dir).run(request, progress)
+
+
+class Synthesizer:
+    """A loaded model that serves several synthesis requests (load once, run many)."""
+
+    def __init__(self, model_dir: str):
+        self.module, self.metadata, self.model_path = load_model(model_dir)
+
+    def run(self, request: SynthesisRequest, progress: bool = True) -> dict:
+        """Like `synthesize`, with this model (request.model_dir is not reloaded)."""
+        request.validate()
+        return _run(request, self.module, self.metadata, self.model_path, progress)
+
+
+def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
+         progress: bool) -> dict:
     fps = float(request.fps or metadata["fps"])
     settings = _settings(request, metadata, model_path, fps)
     _check_out_dir(request, settings)

@@ -1,7 +1,7 @@
 """Video files at the edges of the library: uint8 [T, H, W, 3] RGB in, files out (and back).
 
 Writers, by format:
-  mp4        H.264 (yuv420p, CRF 18) through the ffmpeg binary that imageio-ffmpeg ships;
+  mp4        H.264 (yuv420p, CRF 18) through PyAV's bundled FFmpeg + libx264, in process;
              plays in browsers. OpenCV's wheel can only write MPEG-4 part 2 (`mp4v`).
   gif        animated, looping, through Pillow.
   npz        numpy archive {"video": uint8 [T, H, W, 3]} (lossless).
@@ -12,6 +12,7 @@ that exists is complete.
 
 from __future__ import annotations
 
+import fractions
 import io
 import os
 import tempfile
@@ -45,19 +46,19 @@ def encode_gif(video: np.ndarray, fps: float) -> bytes:
 
 
 def _write_mp4(path: str, video: np.ndarray, fps: float) -> None:
-    import imageio_ffmpeg  # noqa: PLC0415  (only needed for mp4)
+    import av  # noqa: PLC0415  (only needed for mp4)
 
     t, h, w, _ = video.shape
-    writer = imageio_ffmpeg.write_frames(
-        path, (w, h), fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
-        quality=None, macro_block_size=2, ffmpeg_log_level="error",
-        # One thread per file: files are encoded in parallel by the caller instead.
-        output_params=["-crf", "18", "-preset", "veryfast", "-threads", "1",
-                       "-movflags", "+faststart", "-f", "mp4"])
-    writer.send(None)
-    for frame in video:
-        writer.send(np.ascontiguousarray(frame))
-    writer.close()
+    rate = fractions.Fraction(fps).limit_denominator(1001)
+    with av.open(path, "w", format="mp4", options={"movflags": "+faststart"}) as container:
+        stream = container.add_stream("libx264", rate=rate,
+                                      options={"crf": "18", "preset": "veryfast"})
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        # One thread per file: the caller encodes several files in parallel instead.
+        stream.codec_context.thread_count = 1
+        for frame in video:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())  # flush
 
 
 def _write(path: str, video: np.ndarray, fps: float, format: str) -> None:
