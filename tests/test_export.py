@@ -175,14 +175,8 @@ def test_export_raw_generator_differs_from_ema(model, raw_model):
     assert not np.array_equal(amplified_videos(model), amplified_videos(raw_model))
 
 
-CHECKPOINT_BUG = (
-    "VideoGenerator holds its up-conv and norm layers only in the list `self.blocks` "
-    "(vidgan/models/generators.py:35-41); Keras 3 layers in a list are not "
-    "tf.train.Checkpoint dependencies, so checkpoints have no ema_generator/up*/ variables "
-    "and export() leaves those layers at a fresh, unseeded random init")
 
 
-@pytest.mark.xfail(strict=True, reason=CHECKPOINT_BUG)
 def test_exporting_same_checkpoint_twice_gives_same_model(trained, model, tmp_path):
     """Two exports of the same checkpoint generate identical videos."""
     again = tf.saved_model.load(export_lib.export(trained.workdir, str(tmp_path), version=9))
@@ -353,7 +347,6 @@ def test_generate_from_latents_reproduces_generate(model):
     np.testing.assert_array_equal(again["video"].numpy(), out["video"].numpy())
 
 
-@pytest.mark.xfail(strict=True, reason=CHECKPOINT_BUG)
 def test_saved_model_matches_restored_trainer_generators(trained, model, raw_model):
     """The restored Trainer's EMA/raw generators match the ema/raw exports up to uint8 rounding."""
     trainer = Trainer(trained.config, trained.workdir, tf.distribute.OneDeviceStrategy("/cpu:0"))

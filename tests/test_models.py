@@ -106,11 +106,11 @@ def test_default_width_generator_and_discriminator_at_16x64x64():
     assert g.start_shape == (1, 4, 4, 512)
     assert tuple(g.project.kernel.shape) == (128, 4 * 4 * 512)
     # Four up-stages, channels 512 -> 256 -> 128 -> 64 (the first keeps 512: clipped).
-    assert [conv.filters for conv, _ in g.blocks] == [512, 256, 128, 64]
+    assert [conv.filters for conv in g.up_convs] == [512, 256, 128, 64]
     d = VideoDiscriminator(16, 64, 64)
     logits = d(video)
     assert logits.shape == (1,) and logits.dtype == tf.float32
-    assert [conv.filters for conv, _ in d.blocks] == [64, 128, 256, 512]
+    assert [conv.filters for conv in d.down_convs] == [64, 128, 256, 512]
 
 
 @pytest.mark.parametrize("norm", ["none", "layer", "batch"])
@@ -125,12 +125,12 @@ def test_discriminator_variants(norm, spectral_norm):
         assert logits.shape == (3,) and logits.dtype == tf.float32
         assert np.all(np.isfinite(logits.numpy()))
     conv_type = layers.SNConv3D if spectral_norm else keras.layers.Conv3D
-    assert all(type(conv) is conv_type for conv, _ in d.blocks)
+    assert all(type(conv) is conv_type for conv in d.down_convs)
     # No norm on the first stage; the others get the requested kind.
-    assert d.blocks[0][1] is None
-    expected = {"none": type(None), "layer": keras.layers.LayerNormalization,
+    assert isinstance(d.down_norms[0], keras.layers.Identity)
+    expected = {"none": keras.layers.Identity, "layer": keras.layers.LayerNormalization,
                 "batch": keras.layers.BatchNormalization}[norm]
-    assert all(isinstance(n, expected) for _, n in d.blocks[1:])
+    assert all(isinstance(n, expected) for n in d.down_norms[1:])
 
 
 def test_generator_rejects_wrong_latent_shape():
@@ -255,7 +255,7 @@ def test_discriminator_time_stride_one_uses_3_frame_kernels():
 
 # --- spectral normalization ----------------------------------------------------------
 def _sn_layers(d):
-    return [conv for conv, _ in d.blocks] + [d.logit]
+    return [conv for conv in d.down_convs] + [d.logit]
 
 
 def _layer_sigma(layer):
@@ -352,12 +352,12 @@ def test_build_from_tiny_config(tiny_config):
     assert g.video_shape == d.video_shape == shape == (8, 16, 16, 3)
     # Widths: channels 8, max 32 over 2 stages -> G 32 -> 16 -> 8, D 8 -> 16.
     assert g.start_shape[-1] == 32
-    assert [c.filters for c, _ in g.blocks] == [16, 8]
-    assert [c.filters for c, _ in d.blocks] == [8, 16]
+    assert [c.filters for c in g.up_convs] == [16, 8]
+    assert [c.filters for c in d.down_convs] == [8, 16]
     # tiny_config keeps the default norms: batch in G, none in D, no spectral norm.
-    assert all(isinstance(n, keras.layers.BatchNormalization) for _, n in g.blocks)
-    assert all(n is None for _, n in d.blocks)
-    assert all(type(c) is keras.layers.Conv3D for c, _ in d.blocks)
+    assert all(isinstance(n, keras.layers.BatchNormalization) for n in g.up_norms)
+    assert all(isinstance(n, keras.layers.Identity) for n in d.down_norms)
+    assert all(type(c) is keras.layers.Conv3D for c in d.down_convs)
 
 
 def test_build_follows_config_changes(tiny_config):
@@ -376,10 +376,11 @@ def test_build_follows_config_changes(tiny_config):
     g(_z(1, 5))
     d(tf.zeros([1, 8, 16, 16, 3]))
     assert g.name == "g2" and d.name == "d2"
-    assert all(n is None and c.use_bias for c, n in g.blocks)
-    assert [c.filters for c, _ in g.blocks] == [4, 4]
-    assert all(type(c) is layers.SNConv3D and c.filters == 2 for c, _ in d.blocks)
-    assert isinstance(d.blocks[1][1], keras.layers.LayerNormalization)
+    assert all(isinstance(n, keras.layers.Identity) and c.use_bias
+               for c, n in zip(g.up_convs, g.up_norms))
+    assert [c.filters for c in g.up_convs] == [4, 4]
+    assert all(type(c) is layers.SNConv3D and c.filters == 2 for c in d.down_convs)
+    assert isinstance(d.down_norms[1], keras.layers.LayerNormalization)
     assert isinstance(d.logit, layers.SNDense)
 
 
@@ -399,3 +400,23 @@ def test_normalization_rejects_unknown_kind():
     """normalization() raises ValueError for an unknown kind."""
     with pytest.raises(ValueError, match="unknown normalization"):
         layers.normalization("group", "n")
+
+
+@pytest.mark.parametrize("build", ["generator", "discriminator"])
+@pytest.mark.parametrize("norm", ["batch", "none"])
+def test_checkpoint_holds_every_variable(tmp_path, build, norm):
+    """tf.train.Checkpoint saves every weight of G and D (incl. BN moving statistics and
+    spectral-norm u), so resume and export restore the whole model."""
+    if build == "generator":
+        model = models.VideoGenerator(8, 16, 16, z_dim=4, channels=4, max_channels=8, norm=norm)
+        model(tf.zeros([1, 4]))
+    else:
+        model = models.VideoDiscriminator(8, 16, 16, channels=4, max_channels=8,
+                                          norm="batch" if norm == "batch" else "layer",
+                                          spectral_norm=True)
+        model(tf.zeros([1, 8, 16, 16, 3]))
+    path = tf.train.Checkpoint(model=model).save(str(tmp_path / "ckpt"))
+    saved = [name for name in tf.train.list_variables(path)
+             if name[0].startswith("model/") and "OPTIMIZER_SLOT" not in name[0]]
+    assert len(saved) == len(model.weights), (sorted(n for n, _ in saved),
+                                              [w.path for w in model.weights])

@@ -106,7 +106,10 @@ def load_trained_generator(workdir: str, step: int | None = None,
 
     Returns (generator, config, step). Raises ExportError with a one-line reason.
     """
-    stored = workdir_lib.read_config(workdir)
+    try:
+        stored = workdir_lib.read_config(workdir)
+    except config_lib.ConfigError as e:
+        raise ExportError(str(e)) from None
     if stored is None:
         raise ExportError(f"{workdir} is not a vidgan training run (no config.json)")
     try:

@@ -16,6 +16,7 @@ import fractions
 import io
 import os
 import tempfile
+import zipfile
 
 import cv2
 import numpy as np
@@ -130,6 +131,6 @@ def read_video(path: str, format: str, num_frames: int | None = None) -> np.ndar
             if not frames:
                 raise OSError("no decodable frames")
             return np.stack(frames)
-    except (OSError, ValueError, KeyError, EOFError) as e:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise OSError(f"cannot read {path}: {e}") from None
     raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")

@@ -29,15 +29,27 @@ class VideoDiscriminator(keras.Model):
         widths = layers.stage_channels(channels, max_channels, plan.num_stages)
         conv_cls = layers.SNConv3D if spectral_norm else keras.layers.Conv3D
         dense_cls = layers.SNDense if spectral_norm else keras.layers.Dense
-        self.blocks = []
+        self.num_stages = plan.num_stages
+        # One attribute per layer: tf.train.Checkpoint tracks attributes, not the
+        # containers Keras wraps lists in, so layers kept only in a list are not saved.
         # The generator doubles T in its coarsest stages, so D halves T in its last ones.
         for i, (t_stride, out) in enumerate(zip(plan.time_strides[::-1], widths[:-1])):
-            conv = conv_cls(out, kernel_size=(4 if t_stride == 2 else 3, 4, 4),
-                            strides=(t_stride, 2, 2), padding="same", name=f"down{i}")
-            norm_layer = None if i == 0 else layers.normalization(norm, f"down{i}_norm")
-            self.blocks.append((conv, norm_layer))
+            setattr(self, f"down{i}", conv_cls(
+                out, kernel_size=(4 if t_stride == 2 else 3, 4, 4), strides=(t_stride, 2, 2),
+                padding="same", name=f"down{i}"))
+            # Never normalize the first stage: it sees the raw pixels.
+            setattr(self, f"down{i}_norm",
+                    layers.normalization("none" if i == 0 else norm, f"down{i}_norm"))
         self.flatten = keras.layers.Flatten()
         self.logit = dense_cls(1, name="logit")
+
+    @property
+    def down_convs(self) -> list[keras.layers.Layer]:
+        return [getattr(self, f"down{i}") for i in range(self.num_stages)]
+
+    @property
+    def down_norms(self) -> list[keras.layers.Layer]:
+        return [getattr(self, f"down{i}_norm") for i in range(self.num_stages)]
 
     def call(self, video, training=False):
         """video: [B, T, H, W, 3] in [-1, 1] -> logits [B] float32."""
@@ -46,11 +58,9 @@ class VideoDiscriminator(keras.Model):
                 f"discriminator expects video of shape [B, {', '.join(map(str, self.video_shape))}]"
                 f", got {video.shape}")
         x = video
-        for conv, norm in self.blocks:
+        for conv, norm in zip(self.down_convs, self.down_norms):
             x = conv(x, training=training)  # Keras drops `training` where unused
-            if norm is not None:
-                x = norm(x, training=training)
-            x = ops.leaky_relu(x, 0.2)  # [B, T*, H/2, W/2, 2C]
+            x = ops.leaky_relu(norm(x, training=training), 0.2)  # [B, T*, H/2, W/2, 2C]
         x = self.flatten(x)  # [B, T0 * H0 * W0 * C]
         logits = self.logit(x, training=training)
         return ops.cast(ops.reshape(logits, (-1,)), "float32")  # [B]

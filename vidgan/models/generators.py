@@ -32,14 +32,24 @@ class VideoGenerator(keras.Model):
         self.project = keras.layers.Dense(t0 * h0 * w0 * widths[0], use_bias=False,
                                           name="project")
         self.project_norm = layers.normalization(norm, "project_norm")
-        self.blocks = []
+        self.num_stages = plan.num_stages
+        # One attribute per layer: tf.train.Checkpoint tracks attributes, not the
+        # containers Keras wraps lists in, so layers kept only in a list are not saved.
         for i, (t_stride, out) in enumerate(zip(plan.time_strides, widths[1:])):
-            conv = keras.layers.Conv3DTranspose(
+            setattr(self, f"up{i}", keras.layers.Conv3DTranspose(
                 out, kernel_size=(4 if t_stride == 2 else 3, 4, 4),
                 strides=(t_stride, 2, 2), padding="same", use_bias=norm == "none",
-                name=f"up{i}")
-            self.blocks.append((conv, layers.normalization(norm, f"up{i}_norm")))
+                name=f"up{i}"))
+            setattr(self, f"up{i}_norm", layers.normalization(norm, f"up{i}_norm"))
         self.to_rgb = keras.layers.Conv3D(3, 3, padding="same", name="to_rgb")
+
+    @property
+    def up_convs(self) -> list[keras.layers.Layer]:
+        return [getattr(self, f"up{i}") for i in range(self.num_stages)]
+
+    @property
+    def up_norms(self) -> list[keras.layers.Layer]:
+        return [getattr(self, f"up{i}_norm") for i in range(self.num_stages)]
 
     def call(self, z, training=False):
         """z: [B, z_dim] -> video [B, T, H, W, 3] float32 in [-1, 1]."""
@@ -47,14 +57,9 @@ class VideoGenerator(keras.Model):
             raise ValueError(f"generator expects z of shape [B, {self.z_dim}], got {z.shape}")
         x = self.project(z)
         x = ops.reshape(x, (-1,) + self.start_shape)  # [B, T0, H0, W0, C0]
-        if self.project_norm is not None:
-            x = self.project_norm(x, training=training)
-        x = ops.relu(x)
-        for conv, norm in self.blocks:
-            x = conv(x)  # [B, T*, 2H, 2W, C/2]
-            if norm is not None:
-                x = norm(x, training=training)
-            x = ops.relu(x)
+        x = ops.relu(self.project_norm(x, training=training))
+        for conv, norm in zip(self.up_convs, self.up_norms):
+            x = ops.relu(norm(conv(x), training=training))  # [B, T*, 2H, 2W, C/2]
         x = ops.tanh(ops.cast(self.to_rgb(x), "float32"))  # [B, T, H, W, 3]
         return x
 

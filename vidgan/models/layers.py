@@ -130,13 +130,13 @@ class SNDense(_SpectralNormMixin, keras.layers.Dense):
         return self.activation(outputs)
 
 
-def normalization(kind: str, name: str) -> keras.layers.Layer | None:
+def normalization(kind: str, name: str) -> keras.layers.Layer:
     """'batch' (synchronized across replicas, so N replicas match one device),
-    'layer' (per example and position, over channels), or 'none'."""
+    'layer' (per example and position, over channels), or 'none' (an Identity layer)."""
     if kind == "batch":
         return keras.layers.BatchNormalization(synchronized=True, name=name)
     if kind == "layer":
         return keras.layers.LayerNormalization(name=name)
     if kind == "none":
-        return None
+        return keras.layers.Identity(name=name)
     raise ValueError(f"unknown normalization {kind!r}; expected batch, layer or none")
