@@ -17,6 +17,9 @@ from typing import Any
 import ml_collections
 
 
+REAL_SOURCES = ("video_files", "frame_folders", "tfrecord")
+
+
 class ConfigError(ValueError):
     """A config that cannot be trained; the message names the field."""
 
@@ -25,7 +28,9 @@ class ConfigError(ValueError):
 class DataConfig:
     """What the trainer sees: clips of `num_frames` x `height` x `width` x 3."""
 
-    source: str = "bouncing_shapes"  # a name in vidgan.data.SOURCES
+    # "bouncing_shapes" | "moving_digits" (built in), "video_files" | "frame_folders"
+    # (decoded with OpenCV), "tfrecord" (shards written by `vidgan prepare`).
+    source: str = "bouncing_shapes"
     num_frames: int = 16
     height: int = 64
     width: int = 64
@@ -33,7 +38,21 @@ class DataConfig:
     num_objects: int = 2  # shapes or digits per clip
     object_size: float = 0.25  # object extent as a fraction of min(height, width)
     max_speed: float = 0.08  # pixels per frame as a fraction of the frame size
-    seed: int = 0  # the synthetic datasets are a pure function of (seed, clip index)
+    seed: int = 0  # clip i (synthetic) / element i (real) is a pure function of (seed, i)
+    # --- real videos (video_files, frame_folders, tfrecord) ---
+    path: str = ""  # a folder (searched recursively) or a glob; for tfrecord, of shards
+    labels: bool = False  # class index from each video's parent folder name (UCF-101 style)
+    frame_stride: int = 1  # take every k-th frame
+    target_fps: float = 0.0  # > 0: per-video stride = round(video fps / target_fps) instead
+    clip_offsets: str = "random"  # "random" | "uniform" (evenly spaced) | "all" (every clip)
+    clips_per_video: int = 1  # clips per visit of a video (random and uniform offsets)
+    resize: str = "center_crop"  # shorter side to size then "center_crop" | "random_crop";
+    #                               or "stretch" (plain resize to height x width)
+    flip: bool = False  # random horizontal flips
+    split: str = "train"  # "train" | "test" | "all"; split BY VIDEO, fixed by seed and path
+    test_fraction: float = 0.1
+    max_resolution: int = 4096  # videos with a longer side above this are skipped
+    decode_parallelism: int = 2  # videos decoded at once (OpenCV releases the GIL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,7 +228,18 @@ def validate(config: Config) -> None:
         config.loss,
         config.train,
     )
-    _choice(d.source, "data.source", synthetic.SOURCES)
+    _choice(d.source, "data.source", tuple(synthetic.SOURCES) + REAL_SOURCES)
+    if d.source in REAL_SOURCES:
+        _require(bool(d.path), f"data.path is required for data.source={d.source}")
+    _require(d.frame_stride >= 1, "data.frame_stride must be >= 1")
+    _require(0 <= d.target_fps < math.inf, "data.target_fps must be >= 0 (0: use frame_stride)")
+    _choice(d.clip_offsets, "data.clip_offsets", ("random", "uniform", "all"))
+    _require(d.clips_per_video >= 1, "data.clips_per_video must be >= 1")
+    _choice(d.resize, "data.resize", ("center_crop", "random_crop", "stretch"))
+    _choice(d.split, "data.split", ("train", "test", "all"))
+    _require(0 <= d.test_fraction < 1, "data.test_fraction must be in [0, 1)")
+    _require(d.max_resolution >= 16, "data.max_resolution must be >= 16")
+    _require(d.decode_parallelism >= 1, "data.decode_parallelism must be >= 1")
     for name in ("num_frames", "height", "width", "fps", "num_objects"):
         _require(getattr(d, name) >= 1, f"data.{name} must be >= 1")
     _require(min(d.height, d.width) >= 8, "data.height and data.width must be >= 8")

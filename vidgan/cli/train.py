@@ -48,7 +48,8 @@ def main(argv: list[str]) -> None:
     if not _WORKDIR.value:
         fail("train", "--workdir is required (where checkpoints and TensorBoard logs go)")
 
-    from vidgan import training  # noqa: PLC0415  (imports TensorFlow: after validation)
+    from vidgan import data  # noqa: PLC0415  (imports TensorFlow: after validation)
+    from vidgan import training  # noqa: PLC0415
 
     logging.set_verbosity(logging.INFO)
     try:
@@ -56,6 +57,8 @@ def main(argv: list[str]) -> None:
     except config_lib.ConfigError as e:
         fail("train", str(e))
     except training.NonFiniteLossError as e:
+        fail("train", str(e), code=1)
+    except data.DataError as e:
         fail("train", str(e), code=1)
     except KeyboardInterrupt:
         fail("train", "interrupted; a checkpoint was saved, re-run the command to resume",

@@ -1,20 +1,31 @@
-"""Input pipelines: tf.data datasets of {"video": float32 [B, T, H, W, 3] in [-1, 1]}."""
+"""Input pipelines: tf.data datasets of {"video": float32 [B, T, H, W, 3] in [-1, 1]}
+(and "label": int32 [B] for labelled real videos)."""
 
 from __future__ import annotations
 
 import tensorflow as tf
 
 from vidgan.config import DataConfig
+from vidgan.data.sources import DataError
 from vidgan.data.synthetic import SOURCES
 
 
 def make_dataset(config: DataConfig, batch_size: int, start_index: int = 0) -> tf.data.Dataset:
     """An endless, deterministic dataset of batches, starting at clip `start_index`.
 
-    Clip i is a pure function of (config.seed, i), so resuming at
-    `start_index = clips already consumed` continues the exact same stream.
-    Yields {"video": [batch_size, T, H, W, 3]} float32 in [-1, 1].
+    Synthetic clip i is a pure function of (config.seed, i); real videos are visited in
+    a per-epoch permutation seeded by config.seed (see vidgan.data.pipeline), so resuming
+    at `start_index = clips already consumed` continues the same stream.
+    Raises DataError (one line) when a real-video source has nothing usable.
     """
+    if config.source in ("video_files", "frame_folders"):
+        from vidgan.data import pipeline  # noqa: PLC0415
+
+        return pipeline.make_video_dataset(config, batch_size, start_index)
+    if config.source == "tfrecord":
+        from vidgan.data import tfrecord  # noqa: PLC0415
+
+        return tfrecord.make_tfrecord_dataset(config, batch_size, start_index)
     clip_fn = SOURCES[config.source](config)
     ds = tf.data.Dataset.range(start_index, 2**62)
     ds = ds.map(lambda i: {"video": clip_fn(i)}, num_parallel_calls=tf.data.AUTOTUNE,
@@ -23,4 +34,17 @@ def make_dataset(config: DataConfig, batch_size: int, start_index: int = 0) -> t
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-__all__ = ["SOURCES", "make_dataset"]
+def health(config: DataConfig) -> dict[str, int]:
+    """Counts of usable and skipped videos (by reason) for real-video sources; {} else."""
+    if config.source in ("video_files", "frame_folders"):
+        from vidgan.data import pipeline  # noqa: PLC0415
+
+        return pipeline.health(config)
+    if config.source == "tfrecord":
+        from vidgan.data import tfrecord  # noqa: PLC0415
+
+        return tfrecord.health(config)
+    return {}
+
+
+__all__ = ["DataError", "SOURCES", "health", "make_dataset"]

@@ -12,9 +12,11 @@ that exists is complete.
 
 from __future__ import annotations
 
+import dataclasses
 import fractions
 import io
 import os
+import re
 import tempfile
 import zipfile
 
@@ -134,3 +136,113 @@ def read_video(path: str, format: str, num_frames: int | None = None) -> np.ndar
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise OSError(f"cannot read {path}: {e}") from None
     raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
+
+
+# --- reading: probing and decoding ------------------------------------------------------
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+_DIGITS = re.compile(r"(\d+)")
+
+
+class VideoReadError(OSError):
+    """A video that cannot be used; str() is the one-line reason."""
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoInfo:
+    """What probing a video tells: frame count (the container's estimate for files),
+    frames per second, and frame size."""
+
+    frames: int
+    fps: float
+    width: int
+    height: int
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that orders digit runs by value: frame2 < frame10."""
+    return tuple(int(part) if part.isdigit() else part.lower()
+                 for part in _DIGITS.split(os.path.basename(name.rstrip("/"))))
+
+
+def frame_files(folder: str) -> list[str]:
+    """The image files of a frame folder, in natural (numeric) order."""
+    names = [n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS)]
+    return [os.path.join(folder, n) for n in sorted(names, key=natural_key)]
+
+
+def probe(path: str, default_fps: float = 25.0) -> VideoInfo:
+    """Opens a video file or a frame folder and reads its first frame.
+
+    Raises VideoReadError with a one-line reason: missing, empty file, not a video,
+    no decodable frames.
+    """
+    if os.path.isdir(path):
+        files = frame_files(path)
+        if not files:
+            raise VideoReadError("frame folder has no images")
+        first = cv2.imread(files[0], cv2.IMREAD_COLOR)
+        if first is None:
+            raise VideoReadError(f"cannot decode image {os.path.basename(files[0])}")
+        return VideoInfo(len(files), default_fps, first.shape[1], first.shape[0])
+    if not os.path.exists(path):
+        raise VideoReadError("file does not exist")
+    if os.path.getsize(path) == 0:
+        raise VideoReadError("empty file (0 bytes)")
+    capture = cv2.VideoCapture(path)
+    try:
+        if not capture.isOpened():
+            raise VideoReadError("not a video OpenCV can open")
+        ok, frame = capture.read()
+        if not ok or frame is None:
+            raise VideoReadError("no decodable frames")
+        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        fps = fps if 0 < fps < 1000 else default_fps
+        return VideoInfo(max(frames, 1), float(fps), frame.shape[1], frame.shape[0])
+    finally:
+        capture.release()
+
+
+def read_frames(path: str, indices: list[int]) -> np.ndarray:
+    """Decodes the frames at sorted `indices` (repeats allowed): uint8 [len, H, W, 3] RGB.
+
+    Video files are read sequentially from the start (seeking is inexact in many
+    containers); frame folders read only the files asked for. Raises VideoReadError if
+    the video ends before the last index (a truncated file) or a frame is unreadable.
+    """
+    if not indices:
+        raise ValueError("no frame indices")
+    wanted = sorted(indices)
+    if os.path.isdir(path):
+        files = frame_files(path)
+        if wanted[-1] >= len(files):
+            raise VideoReadError(f"frame folder has {len(files)} images, needs {wanted[-1] + 1}")
+        cache: dict[int, np.ndarray] = {}
+        for i in set(wanted):
+            image = cv2.imread(files[i], cv2.IMREAD_COLOR)
+            if image is None:
+                raise VideoReadError(f"cannot decode image {os.path.basename(files[i])}")
+            cache[i] = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        return np.stack([cache[i] for i in indices])
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        raise VideoReadError("not a video OpenCV can open")
+    decoded: dict[int, np.ndarray] = {}
+    needed = set(wanted)
+    try:
+        for index in range(wanted[-1] + 1):
+            if index in needed:
+                ok, frame = capture.read()
+                if ok:
+                    decoded[index] = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            else:
+                ok = capture.grab()  # skip without color conversion
+            if not ok:
+                raise VideoReadError(f"truncated: decoding stopped at frame {index}, "
+                                     f"needed {wanted[-1] + 1}")
+    finally:
+        capture.release()
+    shapes = {frame.shape for frame in decoded.values()}
+    if len(shapes) > 1:
+        raise VideoReadError(f"frame size changes within the video: {sorted(shapes)}")
+    return np.stack([decoded[i] for i in indices])

@@ -308,6 +308,9 @@ class TrainingLoop:
         clips_per_sec = steps_per_sec * t.batch_size * t.n_critic  # real clips through D
         scalars = {**values, "lr/g": t.g_lr, "lr/d": t.d_lr,
                    "perf/steps_per_sec": steps_per_sec, "perf/clips_per_sec": clips_per_sec}
+        # Real-video sources: usable and skipped videos (by reason), growing as decoding
+        # finds broken files.
+        scalars.update({f"data/{k}": v for k, v in data_lib.health(self.config.data).items()})
         with self.writer.as_default(step=step):
             for name, value in scalars.items():
                 tf.summary.scalar(name, value)
