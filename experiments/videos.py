@@ -1,0 +1,38 @@
+"""Your own videos: a folder (or glob) of mp4/avi/mkv/webm/gif files, optionally in class
+subfolders, at 16x64x64 with the default models.
+
+    vidgan train --config=experiments/videos.py --config.data.path=/data/UCF-101 --workdir=runs/ucf
+    # faster epochs: convert once, then train from the shards (no Python in the input path)
+    vidgan prepare --input=/data/UCF-101 --output=/data/ucf_tfrecords --labels
+    vidgan train --config=experiments/videos.py --config.data.source=tfrecord \\
+        --config.data.path=/data/ucf_tfrecords --workdir=runs/ucf
+"""
+
+from vidgan.config import default_config, make_tiny
+
+
+def get_config(arg: str | None = None):
+    config = default_config()
+    config.data.source = "video_files"  # or "frame_folders", "tfrecord"
+    config.data.path = "data/videos"  # override with --config.data.path=...
+    config.data.num_frames = 16
+    config.data.height = config.data.width = 64
+    config.data.frame_stride = 2
+    config.data.clip_offsets = "random"
+    config.data.resize = "random_crop"
+    config.data.flip = True
+    config.data.split = "train"
+    config.data.test_fraction = 0.1
+    config.data.fps = 15
+    config.loss.name = "hinge"
+    config.model.discriminator.spectral_norm = True
+    config.train.batch_size = 16
+    config.train.steps = 50_000
+    config.train.log_every = 50
+    config.train.sample_every = 1000
+    config.train.checkpoint_every = 1000
+    if arg == "tiny":
+        return make_tiny(config)
+    if arg:
+        raise ValueError(f"unknown variant {arg!r}; use experiments/videos.py or :tiny")
+    return config
