@@ -18,7 +18,7 @@ setuptools.setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=setuptools.find_packages(include=["vidgan", "vidgan.*"]),
+    packages=setuptools.find_packages(include=["vidgan", "vidgan.*", "data_pipelines"]),
     install_requires=[
         # 2.16 is the first release whose tf.keras is Keras 3; 2.21 is tested.
         "tensorflow>=2.16,<2.22",

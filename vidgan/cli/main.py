@@ -13,6 +13,7 @@ SUBCOMMANDS = {
     "train": ("vidgan.cli.train", "train a video GAN from an experiment config"),
     "export": ("vidgan.cli.export", "export a trained generator as a TensorFlow SavedModel"),
     "synthesize": ("vidgan.cli.synthesize", "write videos in bulk from an exported model"),
+    "prepare": ("vidgan.cli.prepare", "turn a video folder into TFRecord shards (--stats: describe it)"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Dataset builders: raw videos -> TFRecord shards that `vidgan.data` reads fast."""

@@ -1,0 +1,427 @@
+"""Videos -> TFRecord shards (`vidgan prepare`), and `stats` to describe a dataset.
+
+An output dir holds
+  videos-00000-of-00008.tfrecord ...  one tf.train.Example per video, every frame encoded
+                                      as JPEG or PNG (features: vidgan.data.tfrecord)
+  dataset.json                        what was written (per video and per shard), what
+                                      was skipped and why, and the arguments used
+Train on it with data.source=tfrecord, data.path=<output dir>: the reader decodes only
+the frames of the clips it cuts, in graph ops, instead of decoding whole videos.
+
+Every frame of a video is kept (clips are cut at training time), optionally resized so
+its shorter side is `shorter_side`. Containers' frame counts are estimates, so videos are
+decoded until the stream ends; a file that ends early (truncated) keeps the frames it has.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import datetime
+import glob
+import itertools
+import json
+import os
+import statistics
+import sys
+import tempfile
+from typing import Iterator
+
+from absl import logging
+import cv2
+import numpy as np
+import tensorflow as tf
+import tqdm
+
+import vidgan
+from vidgan.data import sources
+from vidgan.data import tfrecord
+from vidgan.data import video_io
+
+CLIP_FRAMES = 16  # the clip length of the summary's "clips" count
+_EXTENSIONS = {"jpeg": ".jpg", "png": ".png"}
+
+
+# --- decoding ------------------------------------------------------------------------------
+def iter_frames(path: str, rgb: bool = True) -> Iterator[np.ndarray]:
+    """Every frame of a video file (read sequentially until the stream ends) or of a frame
+    folder (its images in natural order): uint8 [H, W, 3], RGB (or BGR if not `rgb`).
+
+    Raises VideoReadError if the file cannot be opened or an image of a frame folder
+    cannot be decoded. A stream that stops early (a truncated file) just ends.
+    """
+    if os.path.isdir(path):
+        for name in video_io.frame_files(path):
+            image = cv2.imread(name, cv2.IMREAD_COLOR)
+            if image is None:
+                raise video_io.VideoReadError(f"cannot decode image {os.path.basename(name)}")
+            yield cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if rgb else image
+        return
+    capture = cv2.VideoCapture(path)
+    try:
+        if not capture.isOpened():
+            raise video_io.VideoReadError("not a video OpenCV can open")
+        while True:
+            ok, frame = capture.read()
+            if not ok or frame is None:
+                return
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if rgb else frame
+    finally:
+        capture.release()
+
+
+def read_all_frames(path: str) -> np.ndarray:
+    """All frames of a video: uint8 [N, H, W, 3] RGB. Raises VideoReadError if there are
+    none or their size changes."""
+    frames = list(iter_frames(path))
+    if not frames:
+        raise video_io.VideoReadError("no decodable frames")
+    if len({f.shape for f in frames}) > 1:
+        raise video_io.VideoReadError("frame size changes within the video")
+    return np.stack(frames)
+
+
+def resized_size(height: int, width: int, shorter_side: int) -> tuple[int, int]:
+    """(height, width) with the shorter side scaled to `shorter_side` (0: unchanged)."""
+    if not shorter_side or min(height, width) == shorter_side:
+        return height, width
+    scale = shorter_side / min(height, width)
+    if height <= width:
+        return shorter_side, max(1, round(width * scale))
+    return max(1, round(height * scale)), shorter_side
+
+
+@dataclasses.dataclass
+class _Encoded:
+    video: sources.Video
+    frames: list[bytes]
+    height: int = 0
+    width: int = 0
+    reason: str = ""  # non-empty: skipped
+
+
+def _encode_video(video: sources.Video, image_format: str, jpeg_quality: int,
+                  shorter_side: int, min_frames: int) -> _Encoded:
+    """Decodes, resizes and encodes every frame of one video (runs in a worker thread;
+    OpenCV releases the GIL). Holds only the encoded frames, never the decoded video."""
+    ext = _EXTENSIONS[image_format]
+    params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality] if image_format == "jpeg" else []
+    encoded: list[bytes] = []
+    size = out = None
+    try:
+        for frame in iter_frames(video.path, rgb=False):  # BGR: what imencode expects
+            if size is None:
+                size = frame.shape[:2]
+                out = resized_size(size[0], size[1], shorter_side)
+            elif frame.shape[:2] != size:
+                raise video_io.VideoReadError(
+                    f"frame size changes within the video: {size[1]}x{size[0]} -> "
+                    f"{frame.shape[1]}x{frame.shape[0]} at frame {len(encoded)}")
+            if out != size:
+                frame = cv2.resize(frame, (out[1], out[0]), interpolation=cv2.INTER_AREA)
+            ok, data = cv2.imencode(ext, frame, params)
+            if not ok:
+                raise video_io.VideoReadError(f"cannot encode frame {len(encoded)} as "
+                                              f"{image_format}")
+            encoded.append(data.tobytes())
+    except video_io.VideoReadError as e:
+        return _Encoded(video, [], reason=str(e))
+    if not encoded:
+        return _Encoded(video, [], reason="no decodable frames")
+    if len(encoded) < min_frames:
+        return _Encoded(video, [], reason=f"too short: {len(encoded)} frames, a clip needs "
+                                          f"{min_frames}")
+    return _Encoded(video, encoded, out[0], out[1])
+
+
+def _example(item: _Encoded, fps: float, class_names: list[str], image_format: str) -> bytes:
+    def ints(v):
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=[v]))
+
+    def strings(*v):
+        return tf.train.Feature(bytes_list=tf.train.BytesList(value=list(v)))
+
+    label = item.video.label
+    features = {
+        "frames": strings(*item.frames),
+        "frame_count": ints(len(item.frames)),
+        "height": ints(item.height),
+        "width": ints(item.width),
+        "fps": tf.train.Feature(float_list=tf.train.FloatList(value=[fps])),
+        "label": ints(label),
+        "label_name": strings(class_names[label].encode() if label >= 0 else b""),
+        "source": strings(item.video.relpath.encode()),
+        "format": strings(image_format.encode()),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
+
+
+# --- the builder -----------------------------------------------------------------------------
+def _existing_shards(output_dir: str) -> list[str]:
+    return sorted(glob.glob(os.path.join(output_dir, tfrecord.SHARD_GLOB)))
+
+
+def _reason_counts(skipped: list[tuple[str, str]]) -> dict[str, int]:
+    return sources.ScanReport([], [], skipped).reason_counts()
+
+
+def prepare(input_path: str, output_dir: str, *, kind: str = "video_files",
+            labels: bool = False, num_shards: int = 8, workers: int = 2,
+            image_format: str = "jpeg", jpeg_quality: int = 95, shorter_side: int = 0,
+            max_resolution: int = 4096, min_frames: int = 2, progress: bool = True,
+            overwrite: bool = False) -> dict:
+    """Writes the videos under `input_path` (a folder, searched recursively, or a glob) as
+    TFRecord shards plus dataset.json in `output_dir`; returns a summary.
+
+    kind: "video_files" or "frame_folders" (folders of images, one per video). labels:
+    class index from each video's parent folder name. Videos are probed (skipped: not
+    openable, empty, resolution above `max_resolution`), then decoded to the end of the
+    stream (skipped: no frames, fewer than `min_frames`, frame size changing) in a pool of
+    `workers` threads, each frame resized (shorter side -> `shorter_side`, INTER_AREA;
+    0 keeps the size) and encoded as `image_format` ("jpeg" at `jpeg_quality`, or "png").
+    Video j (in relative-path order) goes to shard j mod n, n = min(num_shards, usable
+    videos). Each skipped video is logged once with its reason.
+
+    Returns {"videos_ok", "videos_skipped", "skipped": {reason kind: count},
+    "skipped_files": [[path, reason]], "truncated_files": [[path, decoded, expected]]
+    (kept with the frames before the stream ended), "clips" (the number of
+    non-overlapping 16-frame clips at stride 1, i.e. sum of frames // 16), "frames",
+    "bytes" (total size of the shards), "shards": [paths], "output_dir"}.
+    Raises DataError (one line) if no video is usable, FileExistsError if `output_dir`
+    already holds shards and not `overwrite`, ValueError for a bad argument.
+    """
+    if image_format not in _EXTENSIONS:
+        raise ValueError(f"image_format must be one of {', '.join(_EXTENSIONS)}, "
+                         f"got {image_format!r}")
+    for name, value, low in (("num_shards", num_shards, 1), ("workers", workers, 1),
+                             ("shorter_side", shorter_side, 0), ("min_frames", min_frames, 1),
+                             ("max_resolution", max_resolution, 2)):
+        if value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value}")
+    if not 0 <= jpeg_quality <= 100:
+        raise ValueError(f"jpeg_quality must be in [0, 100], got {jpeg_quality}")
+    if _existing_shards(output_dir) and not overwrite:
+        raise FileExistsError(f"{output_dir} already holds TFRecord shards; choose another "
+                              "output dir or overwrite them (--overwrite)")
+    arguments = dict(input=input_path, kind=kind, labels=labels, num_shards=num_shards,
+                     workers=workers, image_format=image_format, jpeg_quality=jpeg_quality,
+                     shorter_side=shorter_side, max_resolution=max_resolution,
+                     min_frames=min_frames)
+
+    videos, class_names = sources.list_videos(input_path, kind, labels)
+    skipped: list[tuple[sources.Video, str]] = []
+
+    def skip(video: sources.Video, reason: str) -> None:
+        logging.warning("Skipping %s: %s", video.path, reason)
+        skipped.append((video, reason))
+
+    # 1. Probe (fast): unopenable, empty, absurd resolution. The frame count is only the
+    # container's estimate, so `min_frames` is applied to the decoded count instead.
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        checked = list(tqdm.tqdm(
+            pool.map(lambda v: sources.check(v, 1, max_resolution, 25.0), videos),
+            total=len(videos), desc="probe", unit="video", file=sys.stderr,
+            disable=not progress, leave=False))
+    usable = []
+    for video, (ok, reason) in zip(videos, checked):
+        if ok is None:
+            skip(video, reason)
+        else:
+            usable.append(ok)
+    if not usable:
+        raise sources.DataError(_nothing_usable(input_path, videos, skipped))
+
+    # 2. Decode + encode in the pool, write in relative-path order into temporary shards.
+    created = not os.path.exists(output_dir)
+    os.makedirs(output_dir, exist_ok=True)
+    n = min(num_shards, len(usable))
+    names = [tfrecord.shard_name(i, n) for i in range(n)]
+    temps = [os.path.join(output_dir, f".tmp-{name}") for name in names]
+    writers = [tf.io.TFRecordWriter(p) for p in temps]
+    records, truncated, shard_videos = [], [], [0] * n
+    try:
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool, tqdm.tqdm(
+                total=len(usable), desc="prepare", unit="video", file=sys.stderr,
+                disable=not progress) as bar:
+            todo = iter(usable)
+            work = lambda v: _encode_video(v, image_format, jpeg_quality,  # noqa: E731
+                                           shorter_side, min_frames)
+            # At most 2 * workers videos in flight: encoded videos wait in order, bounded.
+            pending = collections.deque(pool.submit(work, v)
+                                        for v in itertools.islice(todo, 2 * workers))
+            while pending:
+                item = pending.popleft().result()
+                following = next(todo, None)
+                if following is not None:
+                    pending.append(pool.submit(work, following))
+                bar.update(1)
+                if item.reason:
+                    skip(item.video, item.reason)
+                    bar.set_postfix(skipped=len(skipped))
+                    continue
+                info = item.video.info
+                if len(item.frames) < 0.9 * info.frames - 2:
+                    logging.warning("%s: the stream ended after %d of %d frames (truncated?); "
+                                    "keeping %d", item.video.path, len(item.frames),
+                                    info.frames, len(item.frames))
+                    truncated.append([item.video.path, len(item.frames), info.frames])
+                shard = len(records) % n
+                data = _example(item, info.fps, class_names, image_format)
+                writers[shard].write(data)
+                shard_videos[shard] += 1
+                records.append({
+                    "source": item.video.relpath, "shard": names[shard],
+                    "frames": len(item.frames), "fps": info.fps, "height": item.height,
+                    "width": item.width, "label": item.video.label,
+                    "bytes": sum(len(f) for f in item.frames)})
+        for writer in writers:
+            writer.close()
+        if not records:
+            raise sources.DataError(_nothing_usable(input_path, videos, skipped))
+        # 3. Replace any previous dataset, then move the complete shards into place.
+        for old in _existing_shards(output_dir) + [
+                os.path.join(output_dir, tfrecord.METADATA_FILE)]:
+            if os.path.exists(old):
+                os.remove(old)
+        shards = [os.path.join(output_dir, name) for name in names]
+        for temp, final in zip(temps, shards):
+            os.replace(temp, final)
+    finally:
+        for writer in writers:
+            writer.close()
+        for temp in temps:
+            if os.path.exists(temp):
+                os.remove(temp)
+        if created and not os.listdir(output_dir):
+            os.rmdir(output_dir)
+
+    frames = sum(r["frames"] for r in records)
+    skipped_files = [[v.path, reason] for v, reason in skipped]
+    summary = {
+        "videos_ok": len(records),
+        "videos_skipped": len(skipped),
+        "skipped": _reason_counts(_paths(skipped)),
+        "skipped_files": skipped_files,
+        "truncated_files": truncated,
+        "clips": sum(r["frames"] // CLIP_FRAMES for r in records),
+        "frames": frames,
+        "bytes": sum(os.path.getsize(p) for p in shards),
+        "shards": shards,
+        "output_dir": output_dir,
+    }
+    metadata = {
+        "format_version": 1,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": {"vidgan": vidgan.__version__, "tensorflow": tf.__version__,
+                     "opencv": cv2.__version__},
+        "arguments": arguments,
+        "image_format": image_format,
+        "class_names": class_names,
+        "num_videos": len(records),
+        "frames": frames,
+        "clips_16": summary["clips"],
+        "bytes": summary["bytes"],
+        "shards": [{"file": name, "videos": count, "bytes": os.path.getsize(path)}
+                   for name, count, path in zip(names, shard_videos, shards)],
+        "videos": records,
+        "skipped": [{"path": v.path, "source": v.relpath, "reason": reason}
+                    for v, reason in skipped],
+        "truncated": truncated,
+    }
+    _write_json(os.path.join(output_dir, tfrecord.METADATA_FILE), metadata)
+    return summary
+
+
+def _paths(skipped: list[tuple[sources.Video, str]]) -> list[tuple[str, str]]:
+    return [(v.path, reason) for v, reason in skipped]
+
+
+def _nothing_usable(input_path: str, videos: list, skipped: list) -> str:
+    text = (f"no usable videos in {input_path}: {len(videos)} found, all skipped "
+            f"({_describe(_reason_counts(_paths(skipped)))})")
+    if len(skipped) == 1:
+        text += f": {os.path.basename(skipped[0][0].path)}: {skipped[0][1]}"
+    return text
+
+
+def _describe(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+
+
+def _write_json(path: str, value: dict) -> None:
+    fd, temp = tempfile.mkstemp(prefix=".tmp-", suffix=".json",
+                                dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(value, f, indent=1)
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
+
+
+# --- describing a dataset --------------------------------------------------------------------
+def stats(input_path: str, kind: str = "video_files", labels: bool = False, *,
+          max_resolution: int = 4096, workers: int = 2) -> dict:
+    """Describes a video folder / glob, or a `prepare` output dir (one with dataset.json:
+    then from its records).
+
+    Returns {"source": "videos" | "tfrecord", "path", "videos", "videos_skipped",
+    "skipped": {reason kind: count}, "skipped_files": [[path, reason]], "frames",
+    "frames_exact" (False: the containers' estimates), "resolutions": {"WxH": count},
+    "fps": {"25": count} (rounded), "min_frames", "median_frames", "max_frames",
+    "classes": {name: count} (with labels)}; for shards also "image_format", "shards",
+    "bytes".
+    """
+    if os.path.isdir(input_path) and os.path.exists(
+            os.path.join(input_path, tfrecord.METADATA_FILE)):
+        return _record_stats(input_path)
+    videos, class_names = sources.list_videos(input_path, kind, labels)
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        checked = list(pool.map(lambda v: sources.check(v, 1, max_resolution, 25.0), videos))
+    ok = [v for v, _ in checked if v is not None]
+    skipped = [(v.path, reason) for v, (good, reason) in zip(videos, checked) if good is None]
+    rows = [dict(frames=v.info.frames, fps=v.info.fps, width=v.info.width,
+                 height=v.info.height, label=v.label) for v in ok]
+    out = {"source": "videos", "path": input_path, "frames_exact": kind == "frame_folders"}
+    out.update(_describe_rows(rows, class_names, skipped))
+    return out
+
+
+def _record_stats(folder: str) -> dict:
+    shards = tfrecord.find_shards(folder)
+    records = tfrecord.scan_records(shards)
+    with open(os.path.join(folder, tfrecord.METADATA_FILE)) as f:
+        meta = json.load(f)
+    rows = [dict(frames=r["frame_count"], fps=r["fps"], width=r["width"], height=r["height"],
+                 label=r["label"]) for r in records]
+    skipped = [(s["path"], s["reason"]) for s in meta.get("skipped", [])]
+    out = {"source": "tfrecord", "path": folder, "frames_exact": True,
+           "image_format": meta.get("image_format", ""), "shards": len(shards),
+           "bytes": sum(os.path.getsize(p) for p in shards)}
+    out.update(_describe_rows(rows, meta.get("class_names", []), skipped))
+    return out
+
+
+def _describe_rows(rows: list[dict], class_names: list[str],
+                   skipped: list[tuple[str, str]]) -> dict:
+    frames = [r["frames"] for r in rows]
+    by_count = lambda c: dict(c.most_common())  # noqa: E731
+    out = {
+        "videos": len(rows),
+        "videos_skipped": len(skipped),
+        "skipped": _reason_counts(skipped),
+        "skipped_files": [list(s) for s in skipped],
+        "frames": sum(frames),
+        "resolutions": by_count(collections.Counter(f"{r['width']}x{r['height']}"
+                                                    for r in rows)),
+        "fps": by_count(collections.Counter(f"{round(r['fps'])}" for r in rows)),
+        "min_frames": min(frames) if frames else 0,
+        "median_frames": statistics.median(frames) if frames else 0,
+        "max_frames": max(frames) if frames else 0,
+    }
+    if class_names:
+        counts = collections.Counter(r["label"] for r in rows)
+        out["classes"] = {name: counts.get(i, 0) for i, name in enumerate(class_names)}
+    return out
