@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import traceback
@@ -16,10 +17,16 @@ _VERBOSE = flags.DEFINE_bool(
 
 
 def fail(command: str, message: str, code: int = 2) -> NoReturn:
-    """Prints `vidgan <command>: error: <message>` on stderr and exits."""
+    """Prints `vidgan <command>: error: <message>` on stderr and exits.
+
+    Exits with os._exit after flushing: a failed tf.data pipeline can leave threads
+    that hang or abort TensorFlow's interpreter teardown, which would hide the code.
+    """
     logging.flush()
     print(f"vidgan {command}: error: {message}", file=sys.stderr)
-    sys.exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def last_line(error: BaseException | str) -> str:

@@ -73,25 +73,40 @@ class ClipReader:
         self.videos = videos
         self.failures: collections.Counter = collections.Counter()  # by reason
         self.failed: set[str] = set()  # paths
+        # Frame counts found by decoding: containers only estimate theirs.
+        self.decoded_frames: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def __call__(self, video_index, element) -> tuple[np.ndarray, np.ndarray]:
         """-> clips uint8 [K, T, h, w, 3] (K = 0 if the video fails), labels int32 [K]."""
         c = self.config
         video = self.videos[int(video_index)]
+        empty = (np.zeros((0, c.num_frames, 1, 1, 3), np.uint8), np.zeros((0,), np.int32))
+        if video.path in self.failed:
+            self._raise_if_all_failed()
+            return empty
         stride = stride_for(c, video.info.fps)
         span = (c.num_frames - 1) * stride + 1
-        rng = np.random.default_rng([c.seed, int(element)])
-        starts = clip_starts(video.info.frames, span, c.clip_offsets, c.clips_per_video, rng)
-        try:
-            if not starts:
-                raise video_io.VideoReadError(
-                    f"too short: {video.info.frames} frames, a clip needs {span}")
-            indices = [s + k * stride for s in starts for k in range(c.num_frames)]
-            frames = video_io.read_frames(video.path, indices)  # [K*T, h, w, 3]
-        except video_io.VideoReadError as e:
-            self._record_failure(video.path, str(e))
-            return (np.zeros((0, c.num_frames, 1, 1, 3), np.uint8), np.zeros((0,), np.int32))
+        for _ in range(2):  # a second try when the frame-count estimate was a little high
+            frames_known = self.decoded_frames.get(video.path, video.info.frames)
+            rng = np.random.default_rng([c.seed, int(element)])
+            starts = clip_starts(frames_known, span, c.clip_offsets, c.clips_per_video, rng)
+            try:
+                if not starts:
+                    raise video_io.VideoReadError(
+                        f"too short: {frames_known} frames, a clip needs {span}")
+                indices = [s + k * stride for s in starts for k in range(c.num_frames)]
+                frames = video_io.read_frames(video.path, indices)  # [K*T, h, w, 3]
+                break
+            except video_io.EndOfVideo as e:
+                # Within 10 % of the estimate: the container guessed; retry with the truth.
+                if e.available < 0.9 * video.info.frames or video.path in self.decoded_frames:
+                    self._record_failure(video.path, f"{e} of about {video.info.frames}")
+                    return empty
+                self.decoded_frames[video.path] = e.available
+            except video_io.VideoReadError as e:
+                self._record_failure(video.path, str(e))
+                return empty
         clips = frames.reshape((len(starts), c.num_frames) + frames.shape[1:])
         return clips, np.full((len(starts),), video.label, np.int32)
 
@@ -102,6 +117,14 @@ class ClipReader:
             self.failed.add(path)
             self.failures[reason.split(":")[0]] += 1
         logging.warning("Skipping %s while decoding: %s", path, reason)
+        self._raise_if_all_failed()
+
+    def _raise_if_all_failed(self) -> None:
+        """Otherwise an endless stream of videos that all fail would spin forever."""
+        if len(self.failed) == len(self.videos):
+            raise sources.DataError(
+                f"all {len(self.videos)} videos failed to decode "
+                f"({', '.join(f'{n} {k}' for k, n in sorted(self.failures.items()))})")
 
 
 @functools.lru_cache(maxsize=8)

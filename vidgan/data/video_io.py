@@ -147,6 +147,14 @@ class VideoReadError(OSError):
     """A video that cannot be used; str() is the one-line reason."""
 
 
+class EndOfVideo(VideoReadError):
+    """The stream ended before a requested frame; `available` frames were decoded."""
+
+    def __init__(self, message: str, available: int):
+        super().__init__(message)
+        self.available = available
+
+
 @dataclasses.dataclass(frozen=True)
 class VideoInfo:
     """What probing a video tells: frame count (the container's estimate for files),
@@ -238,8 +246,8 @@ def read_frames(path: str, indices: list[int]) -> np.ndarray:
             else:
                 ok = capture.grab()  # skip without color conversion
             if not ok:
-                raise VideoReadError(f"truncated: decoding stopped at frame {index}, "
-                                     f"needed {wanted[-1] + 1}")
+                raise EndOfVideo(f"truncated: decoding stopped at frame {index}, "
+                                 f"needed {wanted[-1] + 1}", available=index)
     finally:
         capture.release()
     shapes = {frame.shape for frame in decoded.values()}

@@ -258,14 +258,14 @@ class TrainingLoop:
         self.writer = tf.summary.create_file_writer(tr.workdir)
         workdir_lib.write_config(tr.workdir, self.config, type(tr.strategy).__name__,
                                  tr.replicas)
-        if start == 0:
-            self._write_baselines()
-        iterator = tr.iterator(start)
-        logging.info("Training steps %d..%d, global batch %d on %d replica(s), workdir %s",
-                     start + 1, t.steps, tr.global_batch, tr.replicas, tr.workdir)
         step = start
-        window_start, window_steps, run_start = time.perf_counter(), 0, time.perf_counter()
         try:
+            if start == 0:
+                self._write_baselines()
+            iterator = tr.iterator(start)
+            logging.info("Training steps %d..%d, global batch %d on %d replica(s), workdir %s",
+                         start + 1, t.steps, tr.global_batch, tr.replicas, tr.workdir)
+            window_start, window_steps, run_start = time.perf_counter(), 0, time.perf_counter()
             while step < t.steps:
                 values = tr.train_step(iterator)
                 step += 1
@@ -282,6 +282,13 @@ class TrainingLoop:
                     tr.manager.save(checkpoint_number=step)
                 if step == start + 1 and window_steps:  # keep tracing out of steps/s and ETA
                     window_start, window_steps = time.perf_counter(), 0
+        except (tf.errors.OpError, StopIteration) as e:
+            # A data failure raised inside tf.data (e.g. every video failed to decode).
+            message = getattr(e, "message", "") or str(e)
+            if "DataError" in message:
+                line = next(l for l in message.splitlines() if "DataError" in l)
+                raise data_lib.DataError(line.split("DataError:")[-1].strip()) from None
+            raise
         except KeyboardInterrupt:
             step = int(tr.step.numpy())  # the step variable, in case a step had completed
             path = tr.manager.save(checkpoint_number=step)
