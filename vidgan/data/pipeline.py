@@ -139,7 +139,8 @@ def health(config: DataConfig) -> dict[str, int]:
     report, reader = scan_for(config), reader_for(config)
     counts = {"videos_usable": len(report.videos) - len(reader.failed),
               "videos_skipped": len(report.skipped) + len(reader.failed)}
-    for reason, n in {**report.reason_counts(), **reader.failures}.items():
+    # Counter addition: a reason found by both the scan and decoding adds up.
+    for reason, n in (collections.Counter(report.reason_counts()) + reader.failures).items():
         counts[f"skipped/{reason.replace(' ', '_')}"] = n
     return counts
 
@@ -189,7 +190,13 @@ def make_video_dataset(config: DataConfig, batch_size: int,
     """
     reader = reader_for(config)
     n = len(reader.videos)
-    per_element = config.clips_per_video if config.clip_offsets != "all" else 1
+    per_element = config.clips_per_video
+    if config.clip_offsets == "all":
+        # Elements yield floor(frames / span) clips each: resume at the element the mean
+        # count points to (exact when every video gives the same number of clips).
+        counts = [v.info.frames // ((config.num_frames - 1) * stride_for(config, v.info.fps) + 1)
+                  for v in reader.videos]
+        per_element = max(1, round(sum(counts) / n))
 
     def visit(i):
         epoch_key = tf.stack([tf.constant(config.seed, tf.int64), i // n])

@@ -231,6 +231,7 @@ def read_frames(path: str, indices: list[int]) -> np.ndarray:
             if image is None:
                 raise VideoReadError(f"cannot decode image {os.path.basename(files[i])}")
             cache[i] = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        _check_same_size(cache.values())
         return np.stack([cache[i] for i in indices])
     capture = cv2.VideoCapture(path)
     if not capture.isOpened():
@@ -250,7 +251,11 @@ def read_frames(path: str, indices: list[int]) -> np.ndarray:
                                  f"needed {wanted[-1] + 1}", available=index)
     finally:
         capture.release()
-    shapes = {frame.shape for frame in decoded.values()}
+    _check_same_size(decoded.values())
+    return np.stack([decoded[i] for i in indices])
+
+
+def _check_same_size(frames) -> None:
+    shapes = {frame.shape for frame in frames}
     if len(shapes) > 1:
         raise VideoReadError(f"frame size changes within the video: {sorted(shapes)}")
-    return np.stack([decoded[i] for i in indices])
