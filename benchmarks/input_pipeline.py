@@ -11,18 +11,21 @@ Every rate is the median of --repeats windows of --clips clips (rounded up to wh
 epochs of the videos and whole batches of 16), after a warm-up.
 
 (a) plain OpenCV on ONE core: visit the videos in a shuffled order per epoch; per visit
-    one random clip start (vidgan.data.pipeline.clip_starts), decoded with the logic of
-    vidgan.data.video_io.read_frames (sequential grab/read from the start; copied here only
-    to open the capture with CAP_PROP_N_THREADS=1), then cv2.resize(INTER_AREA) of each
+    one random clip start (vidgan.data.pipeline.clip_starts), decoded by
+    vidgan.data.video_io.read_frames(threads=1) (sequential grab/read from the start, FFmpeg
+    on one thread: CAP_PROP_N_THREADS=1), then cv2.resize(INTER_AREA) of each
     frame so the shorter side is 64, center crop, float32 [-1, 1]. The resize is OpenCV's,
     not the pipeline's TF resize. cv2.setNumThreads(1) too, so no OpenCV thread pool.
 (a') the same loop with OpenCV's defaults, calling video_io.read_frames itself: FFmpeg's
     frame threading then decodes with its own threads (2 here), so this "single-thread"
     loop already uses more than one core; its CPU utilisation is in the table.
-(b) make_dataset(source=video_files, decode_parallelism=2), batches of 16. Goal: >= 1.8x
-    (a); the ratio to (a') is shown too. Also the process CPU utilisation during (b):
-    process_time delta / wall delta (all threads): near the core count means decoding
-    really runs in parallel (OpenCV releases the GIL); near 1.0 would mean serialized.
+(b) make_dataset(source=video_files) with the default decode_parallelism (0: 3 videos per
+    core at once, each decoded on one FFmpeg thread), batches of 16. Goal: >= 1.8x (a); the
+    ratio to (a') is shown too. Also the process CPU utilisation during (b): process_time
+    delta / wall delta (all threads): near the core count means decoding really runs in
+    parallel (OpenCV releases the GIL); near 1.0 would mean serialized.
+(b2) the same with decode_parallelism=2: two videos at once. tf.data's ordered parallel
+    map then idles a core whenever a slow video is at the head of the stream.
 (c) if data_pipelines.prepare is importable: prepare TFRecords of the same videos (jpeg,
     shorter_side=96) into a temp dir (the time is reported, not part of the rate), then
     make_dataset(source=tfrecord). Goal: >= 5x (b).
@@ -89,32 +92,17 @@ def synthetic_videos(folder: str, count: int = 12, frames: int = 120) -> str:
     return folder
 
 
-def data_config(path: str, source: str = "video_files") -> DataConfig:
+def data_config(path: str, source: str = "video_files",
+                decode_parallelism: int = 0) -> DataConfig:
     return DataConfig(source=source, path=path, num_frames=T, height=SIZE, width=SIZE,
                       split="all", clip_offsets="random", resize="center_crop",
-                      decode_parallelism=2)
+                      decode_parallelism=decode_parallelism)
 
 
 # --- (a) plain OpenCV -----------------------------------------------------------------------
 def read_frames_one_thread(path: str, indices: list[int]) -> np.ndarray:
-    """video_io.read_frames for video files, with FFmpeg decoding on one thread."""
-    capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
-    if not capture.isOpened():
-        raise video_io.VideoReadError("not a video OpenCV can open")
-    decoded, needed = {}, set(indices)
-    try:
-        for index in range(max(indices) + 1):
-            if index in needed:
-                ok, frame = capture.read()
-                if ok:
-                    decoded[index] = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-            else:
-                ok = capture.grab()
-            if not ok:
-                raise video_io.EndOfVideo(f"truncated at frame {index}", available=index)
-    finally:
-        capture.release()
-    return np.stack([decoded[i] for i in indices])
+    """video_io.read_frames with FFmpeg decoding on one thread."""
+    return video_io.read_frames(path, indices, threads=1)
 
 
 def opencv_clip(path: str, frames: int, rng: np.random.Generator, read) -> np.ndarray:
@@ -213,7 +201,6 @@ def input_bound_fraction(path: str, source: str, steps: int, workdir: str) -> di
     spec.loader.exec_module(module)
     cfg = module.get_config()
     cfg.data.source, cfg.data.path, cfg.data.split = source, path, "all"
-    cfg.data.decode_parallelism = 2
     config = config_lib.from_dict(cfg)
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     trainer = Trainer(config, workdir, strategy)
@@ -285,7 +272,11 @@ def run(args: argparse.Namespace, tmp: str) -> None:
     results["a_opencv_defaults"] = measure_opencv(videos, clips, args.repeats, one_core=False)
     print(f"(a') {results['a_opencv_defaults']['clips_per_sec']:.1f} clips/s", flush=True)
     results["b_video_files"] = measure_dataset(config, clips, args.repeats, warmup_batches)
+    results["b_video_files"]["decode_parallelism"] = pipeline.decode_calls(config)
     print(f"(b) {results['b_video_files']['clips_per_sec']:.1f} clips/s", flush=True)
+    results["b2_video_files_2_calls"] = measure_dataset(
+        data_config(videos_path, decode_parallelism=2), clips, args.repeats, warmup_batches)
+    print(f"(b2) {results['b2_video_files_2_calls']['clips_per_sec']:.1f} clips/s", flush=True)
 
     try:
         shards, info = prepare_tfrecords(videos_path, os.path.join(tmp, "tfrecords"))
@@ -318,6 +309,7 @@ def run(args: argparse.Namespace, tmp: str) -> None:
 
 def table(r: dict) -> str:
     a, a2, b = r["a_opencv_one_core"], r["a_opencv_defaults"], r["b_video_files"]
+    b2 = r["b2_video_files_2_calls"]
     c, d = r["c_tfrecord"], r.get("d_input_bound")
     rate = lambda x: f"{x['clips_per_sec']:.1f}"  # noqa: E731
     rows = [
@@ -327,10 +319,14 @@ def table(r: dict) -> str:
         f"{rate(a)} | | | {a['cpu_util']:.2f} |",
         f"| (a') the same loop with OpenCV defaults (video_io.read_frames) | {rate(a2)} | "
         f"{a2['clips_per_sec'] / a['clips_per_sec']:.2f}x (a) | | {a2['cpu_util']:.2f} |",
-        f"| (b) tf.data video_files, decode_parallelism=2 | {rate(b)} | "
+        f"| (b) tf.data video_files, default decode_parallelism (auto: "
+        f"{b['decode_parallelism']} videos at once) | {rate(b)} | "
         f"{b['clips_per_sec'] / a['clips_per_sec']:.2f}x (a), "
         f"{b['clips_per_sec'] / a2['clips_per_sec']:.2f}x (a') | >= 1.8x (a) | "
         f"{b['cpu_util']:.2f} |",
+        f"| (b2) the same with decode_parallelism=2 (ordered output: a slow video holds one "
+        f"of the two slots) | {rate(b2)} | {b2['clips_per_sec'] / a['clips_per_sec']:.2f}x (a) "
+        f"| | {b2['cpu_util']:.2f} |",
     ]
     if "clips_per_sec" in c:
         rows.append(

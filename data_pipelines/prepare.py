@@ -44,12 +44,13 @@ _EXTENSIONS = {"jpeg": ".jpg", "png": ".png"}
 
 
 # --- decoding ------------------------------------------------------------------------------
-def iter_frames(path: str, rgb: bool = True) -> Iterator[np.ndarray]:
+def iter_frames(path: str, rgb: bool = True, threads: int = 0) -> Iterator[np.ndarray]:
     """Every frame of a video file (read sequentially until the stream ends) or of a frame
     folder (its images in natural order): uint8 [H, W, 3], RGB (or BGR if not `rgb`).
 
-    Raises VideoReadError if the file cannot be opened or an image of a frame folder
-    cannot be decoded. A stream that stops early (a truncated file) just ends.
+    `threads`: FFmpeg decoding threads (video_io.open_capture). Raises VideoReadError if
+    the file cannot be opened or an image of a frame folder cannot be decoded. A stream
+    that stops early (a truncated file) just ends.
     """
     if os.path.isdir(path):
         for name in video_io.frame_files(path):
@@ -58,7 +59,7 @@ def iter_frames(path: str, rgb: bool = True) -> Iterator[np.ndarray]:
                 raise video_io.VideoReadError(f"cannot decode image {os.path.basename(name)}")
             yield cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if rgb else image
         return
-    capture = cv2.VideoCapture(path)
+    capture = video_io.open_capture(path, threads)
     try:
         if not capture.isOpened():
             raise video_io.VideoReadError("not a video OpenCV can open")

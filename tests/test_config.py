@@ -198,6 +198,7 @@ INVALID = [
     ([("loss.penalty", "r1"), ("model.discriminator.norm", "batch")],
      "model.discriminator.norm"),
     ([("train.strategy", "tpu")], "train.strategy"),
+    ([("data.decode_parallelism", -1)], "data.decode_parallelism"),
     ([("train.batch_size", 6), ("train.cpu_devices", 4)], "train.batch_size"),
 ]
 

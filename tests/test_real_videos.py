@@ -479,6 +479,24 @@ def test_same_seed_same_batches_and_another_seed_differs(library):
     assert not all(np.array_equal(x["video"], z["video"]) for x, z in zip(a, c))
 
 
+def test_batches_do_not_depend_on_how_many_videos_decode_at_once(library):
+    """decode_parallelism changes speed only: 1, 2 and auto give the same stream."""
+    streams = [batches(cfg(library, labels=True, flip=True, decode_parallelism=n), 4, 3)
+               for n in (1, 2, 0)]
+    for other in streams[1:]:
+        for x, y in zip(streams[0], other):
+            assert np.array_equal(x["video"], y["video"])
+            assert np.array_equal(x["label"], y["label"])
+
+
+def test_decode_calls_is_the_setting_or_three_per_core(monkeypatch):
+    assert pipeline.decode_calls(DataConfig(decode_parallelism=5)) == 5
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert pipeline.decode_calls(DataConfig()) == 6
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert pipeline.decode_calls(DataConfig()) == 16  # bounded: decoded clips wait in memory
+
+
 @pytest.mark.parametrize("clips_per_video", [1, 2])
 def test_start_index_continues_the_same_stream(library, clips_per_video):
     """The first batch from start_index=B (clips) is the second batch from 0."""
@@ -605,6 +623,16 @@ def test_shared_real_videos_probe_and_yield_clips():
         assert video.shape == (1, 8, 32, 32, 3) and video.dtype == np.float32, path
         assert -1 <= video.min() and video.max() <= 1 and video.std() > 0.02, path
         assert health(config) == {"videos_usable": 1, "videos_skipped": 0}, path
+
+
+def test_shared_real_videos_decode_the_same_frames_on_one_ffmpeg_thread():
+    """The pipeline decodes on one FFmpeg thread: frames equal FFmpeg's default threading."""
+    for path in shared_videos():
+        indices = [0, 3, 7, 7, 20]
+        if video_io.probe(path).frames <= 20:
+            indices = [0, 3, 7, 7]
+        one = video_io.read_frames(path, indices, threads=1)
+        assert np.array_equal(one, video_io.read_frames(path, indices)), path
 
 
 def test_shared_real_videos_decode_a_clip_at_their_probed_end():

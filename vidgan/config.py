@@ -52,7 +52,8 @@ class DataConfig:
     split: str = "train"  # "train" | "test" | "all"; split BY VIDEO, fixed by seed and path
     test_fraction: float = 0.1
     max_resolution: int = 4096  # videos with a longer side above this are skipped
-    decode_parallelism: int = 2  # videos decoded at once (OpenCV releases the GIL)
+    decode_parallelism: int = 0  # videos decoded at once, one FFmpeg thread each;
+    #                               0 = 3 per CPU core (at most 16)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,7 +240,8 @@ def validate(config: Config) -> None:
     _choice(d.split, "data.split", ("train", "test", "all"))
     _require(0 <= d.test_fraction < 1, "data.test_fraction must be in [0, 1)")
     _require(d.max_resolution >= 16, "data.max_resolution must be >= 16")
-    _require(d.decode_parallelism >= 1, "data.decode_parallelism must be >= 1")
+    _require(d.decode_parallelism >= 0,
+             "data.decode_parallelism must be >= 0 (0 = 3 per CPU core)")
     for name in ("num_frames", "height", "width", "fps", "num_objects"):
         _require(getattr(d, name) >= 1, f"data.{name} must be >= 1")
     _require(min(d.height, d.width) >= 8, "data.height and data.width must be >= 8")

@@ -5,14 +5,19 @@ Element i of the stream (i = 0, 1, ...) visits video `index_shuffle(i mod N, epo
 flips from a generator seeded by (data.seed, i). So the stream is deterministic, and a
 resumed run restarts at the element it had reached.
 
-Decoding runs in a parallel `map` (OpenCV releases the GIL); the resize, crop and flip
-that follow are graph ops shared with the TFRecord reader, so both give the same clips.
+Decoding runs in a parallel `map` (OpenCV releases the GIL), each video on one FFmpeg
+thread: parallelism comes from decoding several videos at once, more of them than cores,
+because the map keeps the stream's order and one slow video (a long 720p file decoded up
+to a late offset) would otherwise leave a core idle while the others wait behind it.
+The resize, crop and flip that follow are graph ops shared with the TFRecord reader, so
+both give the same clips.
 """
 
 from __future__ import annotations
 
 import collections
 import functools
+import os
 import threading
 
 from absl import logging
@@ -96,7 +101,8 @@ class ClipReader:
                     raise video_io.VideoReadError(
                         f"too short: {frames_known} frames, a clip needs {span}")
                 indices = [s + k * stride for s in starts for k in range(c.num_frames)]
-                frames = video_io.read_frames(video.path, indices)  # [K*T, h, w, 3]
+                # [K*T, h, w, 3]; one FFmpeg thread: the map decodes videos in parallel
+                frames = video_io.read_frames(video.path, indices, threads=1)
                 break
             except video_io.EndOfVideo as e:
                 # Within 10 % of the estimate: the container guessed; retry with the truth.
@@ -125,6 +131,13 @@ class ClipReader:
             raise sources.DataError(
                 f"all {len(self.videos)} videos failed to decode "
                 f"({', '.join(f'{n} {k}' for k, n in sorted(self.failures.items()))})")
+
+
+def decode_calls(config: DataConfig) -> int:
+    """Videos decoded at once: data.decode_parallelism, or 3 per CPU core (at most 16)."""
+    if config.decode_parallelism > 0:
+        return config.decode_parallelism
+    return min(16, 3 * (os.cpu_count() or 1))
 
 
 @functools.lru_cache(maxsize=8)
@@ -212,7 +225,7 @@ def make_video_dataset(config: DataConfig, batch_size: int,
         return {"video": resized, "label": labels}
 
     ds = tf.data.Dataset.range(start_index // per_element, 2**62)
-    ds = ds.map(visit, num_parallel_calls=config.decode_parallelism, deterministic=True)
+    ds = ds.map(visit, num_parallel_calls=decode_calls(config), deterministic=True)
     ds = ds.unbatch()  # [K, ...] -> clips; failed videos (K = 0) vanish here
     if not config.labels:
         ds = ds.map(lambda x: {"video": x["video"]})
