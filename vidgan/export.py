@@ -34,8 +34,8 @@ class ExportError(ValueError):
     """An export that cannot be done; the message says why in one line."""
 
 
-def _to_uint8(video: tf.Tensor) -> tf.Tensor:
-    """float [-1, 1] -> uint8 [0, 255] (rounded, clipped)."""
+def to_uint8(video: tf.Tensor) -> tf.Tensor:
+    """float [-1, 1] -> uint8 [0, 255] (rounded, clipped): how videos leave the library."""
     return tf.cast(tf.clip_by_value(tf.round((video + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
 
@@ -80,7 +80,7 @@ class GeneratorModule(tf.Module):
                 tf.debugging.assert_equal(tf.shape(latents)[1], self.z_dim, message=message)]):
             latents = tf.debugging.assert_all_finite(latents, message="latents must be finite")
         latents = tf.reshape(latents, [-1, self.z_dim])  # static z_dim for the model
-        return _to_uint8(self.generator(latents, training=False))  # [N, T, H, W, 3]
+        return to_uint8(self.generator(latents, training=False))  # [N, T, H, W, 3]
 
     @tf.function
     def generate(self, seed, truncation=None):

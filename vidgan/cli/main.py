@@ -14,6 +14,8 @@ SUBCOMMANDS = {
     "export": ("vidgan.cli.export", "export a trained generator as a TensorFlow SavedModel"),
     "synthesize": ("vidgan.cli.synthesize", "write videos in bulk from an exported model"),
     "prepare": ("vidgan.cli.prepare", "turn a video folder into TFRecord shards (--stats: describe it)"),
+    "fetch-i3d": ("vidgan.cli.fetch_i3d", "fetch the Kinetics I3D weights FVD needs (once, ~47 MB)"),
+    "evaluate": ("vidgan.cli.evaluate", "FVD and KVD of a training run or exported model"),
 }
 
 
