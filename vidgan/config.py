@@ -105,6 +105,8 @@ class TrainConfig:
     checkpoint_every: int = 200
     keep_checkpoints: int = 3
     num_samples: int = 8  # fixed latents sampled from the EMA generator
+    fvd_every: int = 0  # > 0: FVD/KVD of the EMA generator every N steps (needs fetch-i3d)
+    fvd_clips: int = 256  # real and generated clips per FVD (tags metrics/fvd<clips>)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,6 +128,8 @@ RESUMABLE_CHANGES = frozenset(
         "train.strategy",
         "train.cpu_devices",
         "train.num_samples",
+        "train.fvd_every",
+        "train.fvd_clips",
         "data.fps",
     }
 )
@@ -285,6 +289,11 @@ def validate(config: Config) -> None:
     for path, seed in (("data.seed", d.seed), ("train.seed", t.seed)):
         _require(0 <= seed < 2**32, f"{path} must be in [0, 2**32)")
     _choice(t.strategy, "train.strategy", ("auto", "one_device", "mirrored"))
+    _require(t.fvd_every >= 0, "train.fvd_every must be >= 0 (0: no FVD during training)")
+    _require(t.fvd_clips >= 2, "train.fvd_clips must be >= 2")
+    _require(t.fvd_every == 0 or d.num_frames >= 9,
+             f"train.fvd_every needs data.num_frames >= 9 (I3D pools time by 8 and then "
+             f"by 2), got {d.num_frames}")
     _require(
         t.batch_size % t.cpu_devices == 0 or t.strategy == "one_device",
         f"train.batch_size={t.batch_size} must divide evenly over "

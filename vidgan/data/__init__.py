@@ -47,4 +47,24 @@ def health(config: DataConfig) -> dict[str, int]:
     return {}
 
 
-__all__ = ["DataError", "SOURCES", "health", "make_dataset"]
+def fingerprint(config: DataConfig) -> list:
+    """What the clips of `config` are made from, for cache keys: the files of a real-video
+    source with their sizes and modification times ([] for synthetic sources)."""
+    import os  # noqa: PLC0415
+
+    if config.source in ("video_files", "frame_folders"):
+        from vidgan.data import pipeline  # noqa: PLC0415
+
+        stamps = []
+        for video in pipeline.scan_for(config).videos:
+            st = os.stat(video.path)
+            stamps.append([video.relpath, video.info.frames, st.st_size, st.st_mtime_ns])
+        return stamps
+    if config.source == "tfrecord":
+        from vidgan.data import tfrecord  # noqa: PLC0415
+
+        return [list(stamp) for stamp in tfrecord.catalog_key(config.path)]
+    return []
+
+
+__all__ = ["DataError", "SOURCES", "fingerprint", "health", "make_dataset"]

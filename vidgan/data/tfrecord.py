@@ -143,7 +143,7 @@ def _metadata_matches(meta: dict, folder: str) -> bool:
         return False
 
 
-def _catalog_key(path: str) -> tuple:
+def catalog_key(path: str) -> tuple:
     """Identifies the shards' current contents, so a re-prepared folder is re-read."""
     shards = find_shards(path)
     folders = sorted({os.path.dirname(s) for s in shards})
@@ -163,7 +163,7 @@ def load_catalog(path: str) -> Catalog:
     Uses each folder's dataset.json when it matches the shards on disk; otherwise reads
     the records once. Raises DataError (one line) when there are no shards.
     """
-    return _load_catalog(path, _catalog_key(path))
+    return _load_catalog(path, catalog_key(path))
 
 
 @functools.lru_cache(maxsize=8)

@@ -245,6 +245,7 @@ class TrainingLoop:
         self.writer: tf.summary.SummaryWriter | None = None  # opened once there is work
         self.samples_dir = os.path.join(trainer.workdir, "samples")
         self._reference: np.ndarray | None = None  # real clips for the statistics distance
+        self._fvd = None  # evaluation.TrainingMonitor when train.fvd_every > 0
 
     def run(self) -> int:
         t, tr = self.config.train, self.trainer
@@ -260,6 +261,8 @@ class TrainingLoop:
                                  tr.replicas)
         step = start
         try:
+            if t.fvd_every:
+                self._start_fvd()
             if start == 0:
                 self._write_baselines()
             iterator = tr.iterator(start)
@@ -278,6 +281,8 @@ class TrainingLoop:
                     window_start, window_steps = now, 0
                 if step % t.sample_every == 0 or step == t.steps:
                     self._write_samples(step)
+                if t.fvd_every and (step % t.fvd_every == 0 or step == t.steps):
+                    self._write_fvd(step)
                 if step % t.checkpoint_every == 0 or step == t.steps:
                     tr.manager.save(checkpoint_number=step)
                 if step == start + 1 and window_steps:  # keep tracing out of steps/s and ETA
@@ -338,6 +343,31 @@ class TrainingLoop:
                                        d.fps, os.path.join(self.samples_dir, "reals.gif"),
                                        "Real training clips.")
         self._write_samples(0)
+
+    def _start_fvd(self) -> None:
+        """Loads I3D and the real features (cached) before the first step, so a missing
+        weights file fails the run at once rather than after fvd_every steps."""
+        from vidgan import evaluation  # noqa: PLC0415  (I3D only when asked for)
+        from vidgan.models.i3d import WeightsError  # noqa: PLC0415
+
+        start = time.perf_counter()
+        try:
+            self._fvd = evaluation.TrainingMonitor(self.config, self.trainer.ema_generator)
+        except (WeightsError, evaluation.EvaluationError) as e:
+            raise ConfigError(f"train.fvd_every: {e}") from None
+        logging.info("FVD every %d steps on %d clips (%s); real features in %.1f s, cached "
+                     "in %s", self.config.train.fvd_every, self.config.train.fvd_clips,
+                     self._fvd.tags[0], time.perf_counter() - start, self._fvd.cache_path)
+
+    def _write_fvd(self, step: int) -> None:
+        start = time.perf_counter()
+        values = self._fvd()
+        with self.writer.as_default(step=step):
+            for tag, value in values.items():
+                tf.summary.scalar(tag, value)
+        logging.info("step %d | %s | %.1f s", step,
+                     "  ".join(f"{tag.split('/')[-1]} {v:.3f}" for tag, v in values.items()),
+                     time.perf_counter() - start)
 
     def _write_samples(self, step: int) -> None:
         videos = self.trainer.sample()
