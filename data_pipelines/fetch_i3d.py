@@ -54,14 +54,32 @@ def _reconstruct():
     return fn
 
 
+def _frombuffer():
+    try:  # what numpy pickles contiguous arrays with under protocol 5
+        from numpy._core.numeric import _frombuffer as fn  # noqa: PLC0415  numpy >= 2
+    except ImportError:  # numpy 1.x
+        from numpy.core.numeric import _frombuffer as fn  # noqa: PLC0415
+    return fn
+
+
+def _latin1(text: str, encoding: str) -> bytes:
+    """Protocol 2 has no bytes opcode: it pickles bytes as _codecs.encode(str, 'latin1')."""
+    if encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(f"refusing _codecs.encode with encoding {encoding!r}")
+    return text.encode("latin1")
+
+
 class _ArraysOnly(pickle.Unpickler):
     """Resolves only the names a pickled numpy array needs; anything else is refused."""
 
     _ALLOWED = {
         ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
         ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+        ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+        ("numpy._core.numeric", "_frombuffer"): _frombuffer,
         ("numpy", "ndarray"): lambda: np.ndarray,
         ("numpy", "dtype"): lambda: np.dtype,
+        ("_codecs", "encode"): lambda: _latin1,
     }
 
     def find_class(self, module: str, name: str):

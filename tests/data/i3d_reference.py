@@ -19,7 +19,7 @@ stats, which breaks on the ckpt's (1,1,1,1,C)-shaped stats (rank blows up and th
 Inception concat fails), so for flax >= 0.7 the stats are reshaped to (C,) before
 apply.  That is a pure re-shape of the loaded variables; the model code is untouched.
 
-See NOTES.md for the architecture and the exact definition of every array written.
+The architecture is described in vidgan/models/i3d.py; the arrays written are defined below.
 """
 import argparse
 import hashlib

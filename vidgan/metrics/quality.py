@@ -17,12 +17,13 @@ def _frames(videos: tf.Tensor, reference: tf.Tensor) -> tuple[tf.Tensor, tf.Tens
                          f"and {reference.shape}")
     if videos.dtype != reference.dtype:
         raise ValueError(f"dtypes differ: {videos.dtype.name} and {reference.dtype.name}")
-    # uint8 in [0, 255]; float videos are the library's [-1, 1].
-    max_val = 255.0 if videos.dtype == tf.uint8 else 2.0
+    # uint8 in [0, 255]; float videos are the library's [-1, 1], shifted to [0, 2]: SSIM's
+    # luminance term assumes intensities in [0, max_val] (it is not shift-invariant).
+    max_val, offset = (255.0, 0.0) if videos.dtype == tf.uint8 else (2.0, 1.0)
     shape = tf.shape(videos)
     flat = tf.concat([[-1], shape[2:]], 0)
-    return (tf.reshape(tf.cast(videos, tf.float32), flat),
-            tf.reshape(tf.cast(reference, tf.float32), flat), max_val)
+    return (tf.reshape(tf.cast(videos, tf.float32) + offset, flat),
+            tf.reshape(tf.cast(reference, tf.float32) + offset, flat), max_val)
 
 
 def psnr(videos: tf.Tensor, reference: tf.Tensor) -> tf.Tensor:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
+import zlib
 
 import keras
 import numpy as np
@@ -181,10 +183,20 @@ def file_sha256(path: str) -> str:
 def load_weights(model: I3D, path: str) -> None:
     """Loads the converted .npz into a built model, folding each batch norm into its conv:
     kernel * rsqrt(var + eps) and bias = beta - mean * rsqrt(var + eps)."""
+    unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+    refetch = "(fetch them again with `vidgan fetch-i3d --force`)"
     try:
         arrays = np.load(path, allow_pickle=False)  # plain arrays only, never objects
-    except (OSError, ValueError) as e:
-        raise WeightsError(f"cannot read I3D weights {path}: {e}") from None
+    except unreadable as e:
+        raise WeightsError(f"cannot read I3D weights {path}: {e} {refetch}") from None
+
+    def read(key: str) -> np.ndarray:  # a truncated or corrupted member fails here
+        try:
+            return arrays[key]
+        except unreadable as e:
+            raise WeightsError(f"cannot read {key} from I3D weights {path}: {e} "
+                               f"{refetch}") from None
+
     with arrays:
         names = set(arrays.files)
         for path_ in unit_paths():
@@ -192,19 +204,24 @@ def load_weights(model: I3D, path: str) -> None:
             missing = [k for k in keys if k not in names]
             if missing:
                 raise WeightsError(f"{path} lacks {missing[0]} (not a converted I3D file?)")
-            kernel, beta, mean, var = (arrays[k].astype(np.float32) for k in keys)
+            kernel, beta, mean, var = (read(k).astype(np.float32) for k in keys)
             layer = model.unit(path_)
             if kernel.shape != tuple(layer.kernel.shape):
                 raise WeightsError(f"{path}: {path_} kernel has shape {kernel.shape}, the "
                                    f"network needs {tuple(layer.kernel.shape)}")
+            for key, stat in zip(keys[1:], (beta, mean, var)):
+                if stat.size != kernel.shape[-1]:  # 1 value would broadcast silently
+                    raise WeightsError(f"{path}: {key} has shape {stat.shape}, the network "
+                                       f"needs {kernel.shape[-1]} values")
             scale = 1.0 / np.sqrt(var.reshape(-1) + BN_EPSILON)
             layer.kernel.assign(kernel * scale)
             layer.bias.assign(beta.reshape(-1) - mean.reshape(-1) * scale)
         for key, var_ in ((f"{LOGITS}/kernel", model.logits_conv.kernel),
                           (f"{LOGITS}/bias", model.logits_conv.bias)):
-            if key not in names or arrays[key].shape != tuple(var_.shape):
+            value = read(key) if key in names else None
+            if value is None or value.shape != tuple(var_.shape):
                 raise WeightsError(f"{path}: {key} missing or of the wrong shape")
-            var_.assign(arrays[key].astype(np.float32))
+            var_.assign(value.astype(np.float32))
 
 
 def load_i3d(path: str | None = None) -> I3D:
