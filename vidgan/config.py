@@ -110,11 +110,30 @@ class TrainConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class SRConfig:
+    """The learned super-resolution network and how `vidgan train-sr` degrades its inputs.
+
+    Training pairs: a real clip at data.height x data.width is the target; its input is
+    the clip blurred (Gaussian, sigma drawn from [0, blur] HR pixels), downscaled by
+    `scale` (area), given noise (std drawn from [0, noise], [0, 1] units) and quantized
+    to 8 bits.
+    """
+
+    scale: int = 2  # 2 | 4
+    channels: int = 64  # width of the first layer; the next two have half
+    frames: int = 3  # luma frames in: 1 (the frame) or 3 (with its two neighbours)
+    blur: float = 0.0
+    noise: float = 0.0
+    lr: float = 1e-3  # Adam, decayed by a cosine to 0 over train.steps
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     loss: LossConfig = LossConfig()
     train: TrainConfig = TrainConfig()
+    sr: SRConfig = SRConfig()
 
 
 # Fields that may change when a run is resumed in the same workdir.
@@ -289,6 +308,14 @@ def validate(config: Config) -> None:
     for path, seed in (("data.seed", d.seed), ("train.seed", t.seed)):
         _require(0 <= seed < 2**32, f"{path} must be in [0, 2**32)")
     _choice(t.strategy, "train.strategy", ("auto", "one_device", "mirrored"))
+    _require(config.sr.scale in (2, 4), "sr.scale must be 2 or 4")
+    _require(config.sr.frames in (1, 3), "sr.frames must be 1 or 3")
+    _require(config.sr.channels >= 2, "sr.channels must be >= 2")
+    _require(config.sr.blur >= 0 and 0 <= config.sr.noise < 1, "sr.blur must be >= 0 and "
+             "sr.noise in [0, 1)")
+    _require(0 < config.sr.lr < math.inf, "sr.lr must be finite and > 0")
+    _require(d.height % config.sr.scale == 0 and d.width % config.sr.scale == 0,
+             f"data.height and data.width must be multiples of sr.scale={config.sr.scale}")
     _require(t.fvd_every >= 0, "train.fvd_every must be >= 0 (0: no FVD during training)")
     _require(t.fvd_clips >= 2, "train.fvd_clips must be >= 2")
     _require(t.fvd_every == 0 or d.num_frames >= 9,

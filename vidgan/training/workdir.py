@@ -66,6 +66,10 @@ def check_resumable(workdir: str, config: config_lib.Config) -> None:
     stored = read_config(workdir)
     if stored is None:
         return
+    try:  # fields added since the run was made compare as their defaults
+        stored = config_lib.to_dict(config_lib.from_dict(stored))
+    except config_lib.ConfigError:
+        pass  # an older schema: compare what is there
     changed = [
         line for line in config_lib.differences(stored, config_lib.to_dict(config))
         if line.split(":")[0] not in config_lib.RESUMABLE_CHANGES

@@ -1,0 +1,251 @@
+"""Learned video super-resolution: a compact sub-pixel network (ESPCN-like) on luma that
+adds a residual to bicubic upscaling, and `train_sr`, its trainer.
+
+SRNet: videos float [B, T, h, w, 3] in [-1, 1] -> [B, T, s*h, s*w, 3]. Luma (BT.601 Y)
+of the frame, or of the frame and its two neighbours (sr.frames = 3), goes through
+conv5x5(C) -> conv3x3(C/2) -> conv3x3(C/2) -> conv3x3(s*s) -> depth_to_space(s); the result
+is added to the bicubic upscale of Y. Chroma is upscaled bicubically (the eye resolves
+colour more coarsely). The last conv starts at zero, so an untrained network IS bicubic.
+
+train_sr(config, workdir): pairs from the data config (see SRConfig), L1 loss on RGB,
+Adam with cosine decay, under the configured tf.distribute strategy; checkpoints resume;
+TensorBoard gets loss/l1, metrics/psnr_sr and metrics/psnr_bicubic (on the step's batch)
+and lr.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+from absl import logging
+import keras
+import numpy as np
+import tensorflow as tf
+
+from vidgan import data as data_lib
+from vidgan.config import Config, ConfigError
+from vidgan.enhance.layers import rgb_to_ycbcr, ycbcr_to_rgb
+from vidgan.training import workdir as workdir_lib
+from vidgan.training.strategy import make_strategy
+
+
+@keras.saving.register_keras_serializable(package="vidgan")
+class SRNet(keras.Model):
+    """x`scale` video super-resolution; see the module docstring."""
+
+    def __init__(self, scale: int = 2, channels: int = 64, frames: int = 3, **kwargs):
+        super().__init__(**kwargs)
+        self.scale, self.channels, self.frames = int(scale), int(channels), int(frames)
+        half = max(1, channels // 2)
+        self.head = keras.layers.Conv2D(channels, 5, padding="same", activation="relu")
+        self.body1 = keras.layers.Conv2D(half, 3, padding="same", activation="relu")
+        self.body2 = keras.layers.Conv2D(half, 3, padding="same", activation="relu")
+        self.tail = keras.layers.Conv2D(scale * scale, 3, padding="same",
+                                        kernel_initializer="zeros")
+
+    def call(self, videos):
+        """videos float32 [B, T, h, w, 3] in [-1, 1] -> [B, T, s*h, s*w, 3] (not clipped)."""
+        shape = tf.shape(videos)
+        b, t, h, w = shape[0], shape[1], shape[2], shape[3]
+        ycc = rgb_to_ycbcr(videos)
+        luma = ycc[..., :1]
+        if self.frames == 3:  # neighbours as channels; the ends repeat themselves
+            previous = tf.concat([luma[:, :1], luma[:, :-1]], axis=1)
+            following = tf.concat([luma[:, 1:], luma[:, -1:]], axis=1)
+            luma = tf.concat([previous, luma, following], axis=-1)
+        x = tf.reshape(luma, [b * t, h, w, self.frames])
+        residual = tf.nn.depth_to_space(self.tail(self.body2(self.body1(self.head(x)))),
+                                        self.scale)  # [B*T, s*h, s*w, 1]
+        up = tf.image.resize(tf.reshape(ycc, [b * t, h, w, 3]),
+                             [h * self.scale, w * self.scale], method="bicubic")
+        out = ycbcr_to_rgb(tf.concat([up[..., :1] + residual, up[..., 1:]], axis=-1))
+        return tf.reshape(out, [b, t, h * self.scale, w * self.scale, 3])
+
+    def get_config(self):
+        return {"scale": self.scale, "channels": self.channels, "frames": self.frames}
+
+    def build_for(self, height: int = 16, width: int = 16) -> "SRNet":
+        self(tf.zeros([1, 2, height, width, 3]))
+        return self
+
+
+def degrade(clips: tf.Tensor, config: Config, seed: tf.Tensor) -> tf.Tensor:
+    """HR clips float [B, T, H, W, 3] in [-1, 1] -> LR [B, T, H/s, W/s, 3]: blur (sigma
+    drawn per clip from [0, sr.blur]), area downscale, noise (std per clip from
+    [0, sr.noise]), 8-bit quantization. Stateless randomness from `seed` [2]."""
+    sr = config.sr
+    shape = tf.shape(clips)
+    b, t, h, w = shape[0], shape[1], shape[2], shape[3]
+    frames = tf.reshape(clips, [b * t, h, w, 3])
+    if sr.blur > 0:
+        sigma = tf.random.stateless_uniform([b], seed, 0.0, sr.blur)
+        frames = tf.reshape(_blur_per_clip(tf.reshape(frames, [b, t, h, w, 3]), sigma),
+                            [b * t, h, w, 3])
+    small = tf.image.resize(frames, [h // sr.scale, w // sr.scale], method="area")
+    small = tf.reshape(small, [b, t, h // sr.scale, w // sr.scale, 3])
+    if sr.noise > 0:
+        noise_seed = tf.random.experimental.stateless_fold_in(seed, 1)
+        std = tf.random.stateless_uniform([b, 1, 1, 1, 1], noise_seed, 0.0, 2.0 * sr.noise)
+        small += std * tf.random.stateless_normal(tf.shape(small),
+                                                  tf.random.experimental.stateless_fold_in(seed, 2))
+    return tf.round((tf.clip_by_value(small, -1.0, 1.0) + 1.0) * 127.5) / 127.5 - 1.0
+
+
+def _blur_per_clip(clips: tf.Tensor, sigma: tf.Tensor, radius: int = 4) -> tf.Tensor:
+    """Separable Gaussian blur with a per-clip sigma [B] (sigma 0: unchanged)."""
+    x = tf.range(-radius, radius + 1, dtype=tf.float32)
+    s = tf.maximum(sigma, 1e-3)[:, None]
+    kernel = tf.exp(-tf.square(x)[None] / (2.0 * tf.square(s)))
+    kernel /= tf.reduce_sum(kernel, axis=1, keepdims=True)  # [B, K]
+
+    def one(args):
+        clip, k = args  # [T, H, W, 3], [K]
+        padded = tf.pad(clip, [[0, 0], [radius, radius], [radius, radius], [0, 0]], "REFLECT")
+        kx = tf.tile(tf.reshape(k, [1, -1, 1, 1]), [1, 1, 3, 1])
+        ky = tf.tile(tf.reshape(k, [-1, 1, 1, 1]), [1, 1, 3, 1])
+        out = tf.nn.depthwise_conv2d(padded, kx, [1, 1, 1, 1], "VALID")
+        return tf.nn.depthwise_conv2d(out, ky, [1, 1, 1, 1], "VALID")
+
+    return tf.map_fn(one, (clips, kernel), fn_output_signature=clips.dtype)
+
+
+def psnr(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+    """Mean PSNR (dB) of float videos in [-1, 1], over the batch."""
+    mse = tf.reduce_mean(tf.square(tf.clip_by_value(a, -1.0, 1.0) - b), axis=[1, 2, 3, 4])
+    return tf.reduce_mean(10.0 * tf.math.log(4.0 / tf.maximum(mse, 1e-10)) / math.log(10.0))
+
+
+class SRTrainer:
+    """Owns the network, optimizer, checkpoint and the compiled step of `vidgan train-sr`."""
+
+    def __init__(self, config: Config, workdir: str,
+                 strategy: tf.distribute.Strategy | None = None):
+        self.config, self.workdir = config, workdir
+        self.strategy = strategy or make_strategy(config.train)
+        self.global_batch = config.train.batch_size
+        keras.utils.set_random_seed(config.train.seed)
+        sr, t = config.sr, config.train
+        with self.strategy.scope():
+            self.network = SRNet(sr.scale, sr.channels, sr.frames, name="sr_network")
+            self.network.build_for(config.data.height // sr.scale, config.data.width // sr.scale)
+            schedule = keras.optimizers.schedules.CosineDecay(sr.lr, t.steps)
+            self.optimizer = keras.optimizers.Adam(schedule)
+            self.optimizer.build(self.network.trainable_variables)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
+                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.checkpoint = tf.train.Checkpoint(step=self.step, network=self.network,
+                                              optimizer=self.optimizer)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, os.path.join(workdir, "checkpoints"), t.keep_checkpoints)
+        self._step = tf.function(self._step_fn)
+
+    def _replica_step(self, hr: tf.Tensor, lr: tf.Tensor) -> dict[str, tf.Tensor]:
+        with tf.GradientTape() as tape:
+            out = self.network(lr, training=True)
+            per_example = tf.reduce_mean(tf.abs(out - hr), axis=[1, 2, 3, 4])
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch)
+        grads = tape.gradient(loss, self.network.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.network.trainable_variables))
+        s = self.config.sr.scale
+        shape = tf.shape(lr)
+        bicubic = tf.reshape(tf.image.resize(
+            tf.reshape(lr, tf.concat([[-1], shape[2:]], 0)), shape[2:4] * s, method="bicubic"),
+            tf.shape(hr))
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+        return {"loss/l1": loss, "metrics/psnr_sr": psnr(out, hr) / replicas,
+                "metrics/psnr_bicubic": psnr(bicubic, hr) / replicas}
+
+    def _step_fn(self, iterator) -> dict[str, tf.Tensor]:
+        batch = next(iterator)
+        seed = tf.stack([tf.constant(self.config.train.seed, tf.int64), self.step])
+
+        def replica(hr):
+            ctx = tf.distribute.get_replica_context()
+            lr = degrade(hr, self.config, tf.random.experimental.stateless_fold_in(
+                seed, ctx.replica_id_in_sync_group))
+            return self._replica_step(hr, lr)
+
+        values = self.strategy.run(replica, args=(batch["video"],))
+        self.step.assign_add(1)
+        return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                for k, v in values.items()}
+
+    def train(self) -> int:
+        c, t = self.config, self.config.train
+        workdir_lib.ensure_writable(self.workdir)
+        workdir_lib.check_resumable(self.workdir, c)
+        latest = self.manager.latest_checkpoint
+        if latest:
+            try:
+                self.checkpoint.restore(latest).assert_existing_objects_matched()
+            except (AssertionError, ValueError, tf.errors.OpError) as e:
+                raise ConfigError(f"checkpoint {latest} does not match this config (use a new "
+                                  f"--workdir): {str(e).splitlines()[0][:300]}") from None
+        start = int(self.step.numpy())
+        if start >= t.steps:
+            logging.info("SR training already finished: step %d of %d in %s.", start,
+                         t.steps, self.workdir)
+            return start
+        workdir_lib.write_config(self.workdir, c, type(self.strategy).__name__,
+                                 self.strategy.num_replicas_in_sync)
+        writer = tf.summary.create_file_writer(self.workdir)
+        dataset = data_lib.make_dataset(c.data, self.global_batch,
+                                        start_index=start * self.global_batch)
+        iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        logging.info("SR x%d (%d input frame(s), %d channels): steps %d..%d, batch %d, "
+                     "workdir %s", c.sr.scale, c.sr.frames, c.sr.channels, start + 1, t.steps,
+                     self.global_batch, self.workdir)
+        step, window = start, time.perf_counter()
+        with writer.as_default():
+            while step < t.steps:
+                values = {k: float(v) for k, v in self._step(iterator).items()}
+                step += 1
+                if not all(np.isfinite(v) for v in values.values()):
+                    raise FloatingPointError(f"non-finite SR loss at step {step}: {values}")
+                if step % t.log_every == 0 or step == t.steps:
+                    rate = t.log_every / (time.perf_counter() - window)
+                    window = time.perf_counter()
+                    for name, value in values.items():
+                        tf.summary.scalar(name, value, step=step)
+                    tf.summary.scalar("lr", float(self.optimizer.learning_rate), step=step)
+                    logging.info("step %d/%d | l1 %.4f | PSNR %.2f dB (bicubic %.2f) | "
+                                 "%.2f steps/s", step, t.steps, values["loss/l1"],
+                                 values["metrics/psnr_sr"], values["metrics/psnr_bicubic"],
+                                 rate)
+                if step % t.checkpoint_every == 0 or step == t.steps:
+                    self.manager.save(checkpoint_number=step)
+        writer.flush()
+        return step
+
+
+def train_sr(config: Config, workdir: str,
+             strategy: tf.distribute.Strategy | None = None) -> int:
+    """Trains the SR network of `config` in `workdir` (resuming); returns the final step."""
+    return SRTrainer(config, workdir, strategy).train()
+
+
+def load_sr_network(workdir: str, step: int | None = None) -> tuple[SRNet, Config]:
+    """The trained SR network of a `vidgan train-sr` run (latest checkpoint by default)."""
+    from vidgan import config as config_lib  # noqa: PLC0415
+
+    stored = workdir_lib.read_config(workdir)
+    if stored is None:
+        raise ConfigError(f"{workdir} is not a vidgan train-sr run (no config.json)")
+    config = config_lib.from_dict(stored)
+    directory = os.path.join(workdir, "checkpoints")
+    path = (tf.train.latest_checkpoint(directory) if step is None
+            else os.path.join(directory, f"ckpt-{step}"))
+    if path is None or not tf.io.gfile.exists(path + ".index"):
+        raise ConfigError(f"no SR checkpoint{'' if step is None else f' for step {step}'} "
+                          f"in {directory}")
+    sr = config.sr
+    network = SRNet(sr.scale, sr.channels, sr.frames, name="sr_network").build_for()
+    try:
+        tf.train.Checkpoint(network=network).restore(path).expect_partial() \
+            .assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as e:
+        raise ConfigError(f"cannot restore the SR network from {path}: "
+                          f"{str(e).splitlines()[0][:300]}") from None
+    return network, config
