@@ -2,13 +2,15 @@
 
     result = evaluate(source_from_workdir("runs/x"), data_config, Protocol(num_clips=2048))
 
-The protocol (printed with every result): `num_clips` real clips from the data config (its
-split and seed; clip length, stride, offsets and resize as configured, at the generator's
+The protocol (printed with every result): `num_clips` real clips from the data config
+(clips (seed + run) * num_clips + 0..num_clips-1 of its stream, from the protocol's split;
+the data's own seed, which also fixes the split by video, so `test` is the training run's
+test split; clip length, stride, offsets and resize as configured, at the generator's
 T x H x W) and `num_clips` generated ones (export's latent rule on seeds
 (seed + run) * num_clips + 0..num_clips-1), the first `num_frames` frames of each, both as
 uint8, resized to 224 x 224 and scaled to [-1, 1] as the reference FVD does; features are
-the 400 Kinetics logits of I3D (vidgan.models.i3d). Run r (of `num_runs`) uses data seed
-`seed + r` and the next block of generator seeds, so mean +- std covers both samples.
+the 400 Kinetics logits of I3D (vidgan.models.i3d). Run r (of `num_runs`) uses the next
+block of real clips and of generator seeds, so mean +- std covers both samples.
 
 Real features are cached under <cache>/fvd_real/, keyed by the data config, the data's
 files (names, sizes, mtimes), the protocol and the I3D weights: a changed config or
@@ -45,7 +47,7 @@ class Protocol:
     num_clips: int = 2048  # real and generated clips, each
     num_frames: int = 16  # the first frames of each clip fed to I3D (FVD16)
     split: str = "train"  # real clips from this split of the data ("train" | "test" | "all")
-    seed: int = 0  # data seed of the real clips; generated seeds start at seed * num_clips
+    seed: int = 0  # real clips and generated seeds start at seed * num_clips
     batch_size: int = 16  # clips per I3D batch
 
     def validate(self) -> None:
@@ -103,6 +105,9 @@ def source_from_saved_model(model_dir: str) -> Source:
     try:
         module, metadata, path = synthesis.load_model(model_dir)
         config = config_lib.from_dict(metadata["config"])
+        # Real clips at the model's OUTPUT size (after any super-resolution baked in).
+        config = dataclasses.replace(config, data=dataclasses.replace(
+            config.data, height=metadata["height"], width=metadata["width"]))
     except (synthesis.SynthesisError, config_lib.ConfigError, KeyError) as e:
         raise EvaluationError(str(e)) from None
     signature = module.signatures["generate_truncated"]
@@ -135,14 +140,15 @@ class FeatureExtractor:
         return self._logits(tf.convert_to_tensor(videos, tf.uint8)).numpy()
 
 
-def real_data_config(data: DataConfig, protocol: Protocol, shape: tuple[int, int, int],
-                     run: int = 0) -> DataConfig:
-    """The data config real clips come from: the split and seed of the protocol, no flips,
-    the generator's T x H x W (real and generated clips are compared at one resolution)."""
+def real_data_config(data: DataConfig, protocol: Protocol,
+                     shape: tuple[int, int, int]) -> DataConfig:
+    """The data config real clips come from: the split of the protocol, no flips, the
+    generator's T x H x W (real and generated clips are compared at one resolution). The
+    data's seed is kept: it fixes the split by video (see vidgan.data.sources.is_test)."""
     t, h, w = shape
     resize = "center_crop" if data.resize == "random_crop" else data.resize
     return dataclasses.replace(data, num_frames=t, height=h, width=w, split=protocol.split,
-                               seed=protocol.seed + run, flip=False, resize=resize)
+                               flip=False, resize=resize)
 
 
 def _cache_path(key: dict) -> str:
@@ -151,11 +157,13 @@ def _cache_path(key: dict) -> str:
 
 
 def real_features(data: DataConfig, protocol: Protocol, extractor: FeatureExtractor,
-                  cache: bool = True, progress: bool = True
+                  cache: bool = True, progress: bool = True, run: int = 0
                   ) -> tuple[np.ndarray, str | None, bool]:
-    """I3D features [num_clips, 400] of the real clips of `data` (already the real config,
-    see real_data_config); -> (features, cache file or None, read from the cache?)."""
-    key = {"version": CACHE_VERSION, "data": dataclasses.asdict(data),
+    """I3D features [num_clips, 400] of real clips (seed + run) * num_clips + i of `data`
+    (already the real config, see real_data_config);
+    -> (features, cache file or None, read from the cache?)."""
+    start = (protocol.seed + run) * protocol.num_clips
+    key = {"version": CACHE_VERSION, "data": dataclasses.asdict(data), "start": start,
            "files": data_lib.fingerprint(data), "num_clips": protocol.num_clips,
            "num_frames": protocol.num_frames, "size": fvd_lib.I3D_SIZE,
            "weights": extractor.weights_sha256}
@@ -167,7 +175,7 @@ def real_features(data: DataConfig, protocol: Protocol, extractor: FeatureExtrac
                     return stored["features"], path, True
         except (OSError, ValueError, KeyError):
             pass  # unreadable or another key: compute again
-    batches = iter(data_lib.make_dataset(data, protocol.batch_size))
+    batches = iter(data_lib.make_dataset(data, protocol.batch_size, start_index=start))
     features = _collect(lambda: fvd_lib.to_uint8(next(batches)["video"]).numpy(),
                         protocol, extractor, "real clips", progress)
     if not cache:
@@ -247,8 +255,8 @@ def evaluate(source: Source, data: DataConfig | None = None, protocol: Protocol 
     shape = (g.num_frames, g.height, g.width)
     fvds, kvds, caches = [], [], []
     for run in range(num_runs):
-        real_cfg = real_data_config(data, protocol, shape, run)
-        real, path, cached = real_features(real_cfg, protocol, extractor, cache, progress)
+        real_cfg = real_data_config(data, protocol, shape)
+        real, path, cached = real_features(real_cfg, protocol, extractor, cache, progress, run)
         log(f"run {run + 1}/{num_runs}: real features "
             + (f"read from the cache {path}" if cached else
                f"computed{f', cached in {path}' if path else ''}"))
@@ -267,7 +275,7 @@ def evaluate(source: Source, data: DataConfig | None = None, protocol: Protocol 
 class TrainingMonitor:
     """FVD/KVD of a training run's EMA generator every `train.fvd_every` steps.
 
-    The real features (train.fvd_clips clips of the training data, data seed 0, the first
+    The real features (the first train.fvd_clips clips of the training data, the first
     min(16, T) frames) are computed once and cached; each call generates fvd_clips videos
     from seeds 0..fvd_clips-1 (the same every time, so the curve tracks the model alone).
     """

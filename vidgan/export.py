@@ -46,9 +46,10 @@ class GeneratorModule(tf.Module):
     with InvalidArgument naming the input (also under TF Serving).
     """
 
-    def __init__(self, generator: tf.keras.Model, metadata: dict):
+    def __init__(self, generator: tf.keras.Model, metadata: dict, enhancement=None):
         super().__init__(name="vidgan_generator")
         self.generator = generator
+        self.enhancement = enhancement  # vidgan.enhance.Enhancement or None
         self.z_dim = int(metadata["z_dim"])
         self._metadata_json = json.dumps(metadata, sort_keys=True)
         # Seam for conditional models: a later `label` int32 [N] input joins the same
@@ -80,7 +81,10 @@ class GeneratorModule(tf.Module):
                 tf.debugging.assert_equal(tf.shape(latents)[1], self.z_dim, message=message)]):
             latents = tf.debugging.assert_all_finite(latents, message="latents must be finite")
         latents = tf.reshape(latents, [-1, self.z_dim])  # static z_dim for the model
-        return to_uint8(self.generator(latents, training=False))  # [N, T, H, W, 3]
+        videos = self.generator(latents, training=False)  # [N, T, H, W, 3] in [-1, 1]
+        if self.enhancement is not None:
+            videos = self.enhancement(videos)  # SR: [N, T, s*H, s*W, 3]
+        return to_uint8(videos)
 
     @tf.function
     def generate(self, seed, truncation=None):
@@ -142,7 +146,9 @@ def load_trained_generator(workdir: str, step: int | None = None,
     return generator, config, int(step_var.numpy())
 
 
-def build_metadata(config: config_lib.Config, step: int, ema: bool) -> dict:
+def build_metadata(config: config_lib.Config, step: int, ema: bool, enhance: str = "",
+                   scale: int = 1) -> dict:
+    """`height`/`width` are those of the output (after super-resolution, if any)."""
     d = config.data
     return {
         "vidgan_version": vidgan.__version__,
@@ -150,8 +156,10 @@ def build_metadata(config: config_lib.Config, step: int, ema: bool) -> dict:
         "step": step,
         "ema": ema,
         "num_frames": d.num_frames,
-        "height": d.height,
-        "width": d.width,
+        "height": d.height * scale,
+        "width": d.width * scale,
+        "enhance": enhance,
+        "generator_size": [d.num_frames, d.height, d.width],
         "fps": d.fps,
         "z_dim": config.model.generator.z_dim,
         "conditional": False,
@@ -162,13 +170,27 @@ def build_metadata(config: config_lib.Config, step: int, ema: bool) -> dict:
 
 
 def export(workdir: str, export_dir: str, step: int | None = None, ema: bool = True,
-           version: int | None = None, overwrite: bool = False) -> str:
+           version: int | None = None, overwrite: bool = False, enhance: str = "",
+           sr_workdir: str | None = None) -> str:
     """Exports a run's generator to export_dir/<version>/ (version defaults to the step).
 
+    `enhance`: a chain spec (vidgan.enhance, e.g. "denoise,sharpen,sr2x") baked into every
+    signature after the generator; learned SR loads its network from `sr_workdir`.
     Written to a temporary folder first and renamed, so a server watching export_dir
     never sees half a model. Returns the version folder.
     """
     generator, config, trained_step = load_trained_generator(workdir, step, ema)
+    enhancement, scale = None, 1
+    if enhance:
+        from vidgan import enhance as enhance_lib  # noqa: PLC0415
+
+        try:
+            passes = enhance_lib.build_chain(enhance, sr_workdir)
+        except enhance_lib.EnhanceError as e:
+            raise ExportError(str(e)) from None
+        enhancement = enhance_lib.Enhancement(passes, name="enhancement")
+        for layer in passes:
+            scale *= getattr(layer, "scale", 1)
     version = trained_step if version is None else version
     if version < 0:
         raise ExportError(f"version must be >= 0, got {version}")
@@ -180,7 +202,8 @@ def export(workdir: str, export_dir: str, step: int | None = None, ema: bool = T
         staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=export_dir)
     except (OSError, tf.errors.OpError) as e:
         raise ExportError(f"cannot write to {export_dir}: {e}") from None
-    module = GeneratorModule(generator, build_metadata(config, trained_step, ema))
+    module = GeneratorModule(generator, build_metadata(config, trained_step, ema, enhance, scale),
+                             enhancement)
     seed = tf.TensorSpec(None, tf.int64, name="seed")
     by_seed = module.generate.get_concrete_function(seed)
     signatures = {

@@ -18,6 +18,12 @@ _STEP = flags.DEFINE_integer("step", None, "Checkpoint step to export (default: 
 _EMA = flags.DEFINE_bool("ema", True, "Export the EMA generator (true) or the raw one.")
 _VERSION = flags.DEFINE_integer("version", None, "Version folder name (default: the step).")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing version folder.")
+_ENHANCE = flags.DEFINE_string(
+    "enhance", "", "Enhancement chain baked in after the generator, e.g. "
+    "denoise,sharpen(amount=0.8),sr2x (passes: denoise, sharpen, bicubic2x, bicubic4x, sr2x, "
+    "sr4x; see README).")
+_SR_WORKDIR = flags.DEFINE_string("sr_workdir", None,
+                                  "The `vidgan train-sr` run whose network sr2x/sr4x use.")
 
 
 def main(argv: list[str]) -> None:
@@ -32,7 +38,8 @@ def main(argv: list[str]) -> None:
     try:
         path = export_lib.export(_WORKDIR.value, _EXPORT_DIR.value, step=_STEP.value,
                                  ema=_EMA.value, version=_VERSION.value,
-                                 overwrite=_OVERWRITE.value)
+                                 overwrite=_OVERWRITE.value, enhance=_ENHANCE.value,
+                                 sr_workdir=_SR_WORKDIR.value)
     except export_lib.ExportError as e:
         fail("export", str(e))
     except OSError as e:

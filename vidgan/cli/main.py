@@ -16,6 +16,8 @@ SUBCOMMANDS = {
     "prepare": ("vidgan.cli.prepare", "turn a video folder into TFRecord shards (--stats: describe it)"),
     "fetch-i3d": ("vidgan.cli.fetch_i3d", "fetch the Kinetics I3D weights FVD needs (once, ~47 MB)"),
     "evaluate": ("vidgan.cli.evaluate", "FVD and KVD of a training run or exported model"),
+    "train-sr": ("vidgan.cli.train_sr", "train the learned super-resolution pass"),
+    "enhance": ("vidgan.cli.enhance", "denoise / sharpen / super-resolve a video file"),
 }
 
 

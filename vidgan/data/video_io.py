@@ -48,20 +48,60 @@ def encode_gif(video: np.ndarray, fps: float) -> bytes:
     return buffer.getvalue()
 
 
-def _write_mp4(path: str, video: np.ndarray, fps: float) -> None:
-    import av  # noqa: PLC0415  (only needed for mp4)
+class Mp4Writer:
+    """Streams uint8 RGB frames into an H.264 (yuv420p) mp4 through PyAV: for videos too
+    long to hold in memory. `with Mp4Writer(path, fps) as w: w.write(frames [N, H, W, 3])`.
+    The file is written under a temporary name and renamed on a clean exit only."""
 
-    t, h, w, _ = video.shape
-    rate = fractions.Fraction(fps).limit_denominator(1001)
-    with av.open(path, "w", format="mp4", options={"movflags": "+faststart"}) as container:
-        stream = container.add_stream("libx264", rate=rate,
-                                      options={"crf": "18", "preset": "veryfast"})
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        # One thread per file: the caller encodes several files in parallel instead.
-        stream.codec_context.thread_count = 1
-        for frame in video:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(stream.encode())  # flush
+    def __init__(self, path: str, fps: float, threads: int = 1, atomic: bool = True):
+        import av  # noqa: PLC0415  (only needed for mp4)
+
+        self._av, self.path, self.fps, self.threads = av, path, fps, threads
+        self.frames = 0
+        self._tmp = None
+        if atomic:
+            fd, self._tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".mp4",
+                                             dir=os.path.dirname(os.path.abspath(path)))
+            os.close(fd)
+        self._container = av.open(self._tmp or path, "w", format="mp4",
+                                  options={"movflags": "+faststart"})
+        self._stream = None
+
+    def write(self, frames: np.ndarray) -> None:
+        frames = _check_video(frames)
+        if self._stream is None:
+            h, w = frames.shape[1:3]
+            if h % 2 or w % 2:
+                raise ValueError(f"H.264 (yuv420p) needs even height and width, got {h}x{w}")
+            rate = fractions.Fraction(self.fps).limit_denominator(1001)
+            self._stream = self._container.add_stream(
+                "libx264", rate=rate, options={"crf": "18", "preset": "veryfast"})
+            self._stream.width, self._stream.height, self._stream.pix_fmt = w, h, "yuv420p"
+            self._stream.codec_context.thread_count = self.threads
+        for frame in frames:
+            self._container.mux(self._stream.encode(
+                self._av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        self.frames += len(frames)
+
+    def __enter__(self) -> "Mp4Writer":
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        try:
+            if self._stream is not None and kind is None:
+                self._container.mux(self._stream.encode())  # flush
+            self._container.close()
+            if self._tmp and kind is None:
+                os.replace(self._tmp, self.path)
+        finally:
+            if self._tmp and os.path.exists(self._tmp):
+                os.remove(self._tmp)
+
+
+def _write_mp4(path: str, video: np.ndarray, fps: float) -> None:
+    # One thread per file: the caller encodes several files in parallel instead.
+    with Mp4Writer(path, fps, threads=1, atomic=False) as writer:
+        writer.write(video)
 
 
 def _write(path: str, video: np.ndarray, fps: float, format: str) -> None:
@@ -217,6 +257,34 @@ def open_capture(path: str, threads: int = 0) -> cv2.VideoCapture:
     if threads > 0:
         return cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, threads])
     return cv2.VideoCapture(path)
+
+
+def iter_frames(path: str, rgb: bool = True, threads: int = 0):
+    """Every frame of a video file (read sequentially until the stream ends) or of a frame
+    folder (its images in natural order): uint8 [H, W, 3], RGB (or BGR if not `rgb`).
+
+    `threads`: FFmpeg decoding threads (open_capture). Raises VideoReadError if the file
+    cannot be opened or an image of a frame folder cannot be decoded. A stream that stops
+    early (a truncated file) just ends.
+    """
+    if os.path.isdir(path):
+        for name in frame_files(path):
+            image = cv2.imread(name, cv2.IMREAD_COLOR)
+            if image is None:
+                raise VideoReadError(f"cannot decode image {os.path.basename(name)}")
+            yield cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if rgb else image
+        return
+    capture = open_capture(path, threads)
+    try:
+        if not capture.isOpened():
+            raise VideoReadError("not a video OpenCV can open")
+        while True:
+            ok, frame = capture.read()
+            if not ok or frame is None:
+                return
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if rgb else frame
+    finally:
+        capture.release()
 
 
 def read_frames(path: str, indices: list[int], threads: int = 0) -> np.ndarray:

@@ -1,0 +1,55 @@
+"""`vidgan train-sr --config=experiments/sr.py[:tiny] --workdir=DIR [--config.sr.scale=4 ...]`.
+
+Trains the learned super-resolution network (vidgan.enhance.sr) on real clips degraded by
+downscaling, blur and noise. Parses and validates; the work is `vidgan.enhance.sr.train_sr`.
+"""
+
+from __future__ import annotations
+
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from vidgan import config as config_lib
+from vidgan.cli.common import fail, last_line, run_app
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Experiment config file, e.g. experiments/sr.py (its data and sr "
+    "sections). Override fields with --config.<section>.<field>=value.", lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Run directory; re-running resumes.")
+_DRY_RUN = flags.DEFINE_bool("dry_run", False, "Print the resolved config and exit.")
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        fail("train-sr", f"unexpected arguments: {' '.join(argv[1:])}")
+    if not flags.FLAGS["config"].present:
+        fail("train-sr", "--config is required, e.g. --config=experiments/sr.py")
+    try:
+        config = config_lib.from_dict(_CONFIG.value)
+    except IOError as e:
+        fail("train-sr", f"cannot load --config: {last_line(e)}")
+    except config_lib.ConfigError as e:
+        fail("train-sr", str(e))
+    if _DRY_RUN.value:
+        print(config_lib.to_json(config))
+        return
+    if not _WORKDIR.value:
+        fail("train-sr", "--workdir is required (where checkpoints and TensorBoard logs go)")
+
+    from vidgan.data import DataError  # noqa: PLC0415  (imports TensorFlow)
+    from vidgan.enhance import sr  # noqa: PLC0415
+
+    logging.set_verbosity(logging.INFO)
+    try:
+        sr.train_sr(config, _WORKDIR.value)
+    except (config_lib.ConfigError, DataError) as e:
+        fail("train-sr", str(e))
+    except FloatingPointError as e:
+        fail("train-sr", str(e), code=1)
+    except OSError as e:
+        fail("train-sr", str(e), code=1)
+
+
+def run(argv: list[str]) -> None:
+    run_app("train-sr", main, argv)
