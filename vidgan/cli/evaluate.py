@@ -30,8 +30,9 @@ _NUM_FRAMES = flags.DEFINE_integer("num_frames", 16, "Frames per clip fed to I3D
                                    lower_bound=1)
 _SPLIT = flags.DEFINE_enum("split", "train", ["train", "test", "all"],
                            "Split of the real data (by video).")
-_SEED = flags.DEFINE_integer("seed", 0, "Real-data seed; generated seeds start at "
-                             "seed * num_clips.", lower_bound=0)
+_SEED = flags.DEFINE_integer("seed", 0, "Real clips and generated seeds start at "
+                             "seed * num_clips (the data's own seed fixes its split).",
+                             lower_bound=0)
 _NUM_RUNS = flags.DEFINE_integer("num_runs", 1, "Repeat with seeds seed..seed+runs-1 and "
                                  "report mean and std.", lower_bound=1)
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 16, "Clips per I3D batch.", lower_bound=1)
