@@ -14,6 +14,7 @@ from vidgan.config import default_config
 def get_config(arg: str | None = None):
     config = default_config()
     config.data.source = "video_files"
+    config.data.path = "data/videos"  # override with --config.data.path=...
     config.data.num_frames = 5
     config.data.height = config.data.width = 128
     config.data.resize = "random_crop"
@@ -31,7 +32,7 @@ def get_config(arg: str | None = None):
     config.train.steps = 3000
     config.train.log_every = 50
     config.train.checkpoint_every = 500
-    if arg == "tiny":
+    if arg == "tiny":  # built-in shapes: runs anywhere, no videos needed
         config.data.source = "bouncing_shapes"
         config.data.height = config.data.width = 32
         config.data.clips_per_video = 1
