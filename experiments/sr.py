@@ -1,7 +1,7 @@
 """Learned x2 video super-resolution on your clips (luma of 3 neighbouring frames).
 
     vidgan train-sr --config=experiments/sr.py --config.data.path=DIR_OR_GLOB --workdir=runs/sr
-    vidgan train-sr --config=experiments/sr.py:tiny --workdir=/tmp/sr   # seconds (CI)
+    vidgan train-sr --config=experiments/sr.py:tiny --workdir=/tmp/sr   # seconds (CI), 16x16
 
 HR targets are 5-frame 128x128 random crops (shorter side resized to 128 first) of the
 train split; inputs are them blurred (sigma up to 0.8 px), downscaled x2, given noise (std
@@ -34,7 +34,7 @@ def get_config(arg: str | None = None):
     config.train.checkpoint_every = 500
     if arg == "tiny":  # built-in shapes: runs anywhere, no videos needed
         config.data.source = "bouncing_shapes"
-        config.data.height = config.data.width = 32
+        config.data.height = config.data.width = 16
         config.data.clips_per_video = 1
         config.sr.channels = 8
         config.train.batch_size = 4
