@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 import keras
+import tensorflow as tf
 
 from vidgan.enhance.layers import Denoise, Sharpen, SuperResolution, VideoPass
 
@@ -104,8 +105,16 @@ class Enhancement(keras.layers.Layer):
                        else keras.saving.deserialize_keras_object(p) for p in passes]
 
     def call(self, videos):
+        # uint8 is converted once at each end: passing uint8 between the passes would
+        # round every intermediate result to 8 bits (errors that later passes amplify).
+        videos = tf.convert_to_tensor(videos)
+        quantized = videos.dtype == tf.uint8
+        if quantized:
+            videos = tf.cast(videos, tf.float32) / 127.5 - 1.0
         for layer in self.passes:
-            videos = layer(videos)
+            videos = layer(videos)  # float32 in [-1, 1] (each pass clips)
+        if quantized:
+            return tf.cast(tf.round((videos + 1.0) * 127.5), tf.uint8)
         return videos
 
     def get_config(self):

@@ -2,7 +2,8 @@
 
 Memory stays bounded on long videos: frames are decoded, enhanced and encoded `chunk`
 at a time. Each chunk is given the frames of temporal context its passes need (one on
-each side per temporal Denoise), so the output equals enhancing the whole video at once.
+each side per temporal Denoise and per learned SR network that reads 3 frames), so the
+output equals enhancing the whole video at once.
 """
 
 from __future__ import annotations
@@ -15,12 +16,21 @@ import tensorflow as tf
 import tqdm
 
 from vidgan.data import video_io
-from vidgan.enhance import Denoise, EnhanceError, Enhancement, build_chain
+from vidgan.enhance import Denoise, EnhanceError, Enhancement, SuperResolution, build_chain
+
+
+def _reads_neighbours(layer) -> bool:
+    if isinstance(layer, Denoise):
+        return layer.temporal > 0  # mixes t-1 and t+1
+    if isinstance(layer, SuperResolution) and layer.mode == "learned":
+        return layer.network.frames == 3  # luma of t-1, t, t+1 as channels
+    return False
 
 
 def temporal_context(passes) -> int:
-    """Frames of context each side that the chain needs (Denoise mixes t-1 and t+1)."""
-    return sum(1 for p in passes if isinstance(p, Denoise) and p.temporal > 0)
+    """Frames of context each side that the chain needs: one per pass that reads frames
+    t-1 and t+1 (temporal Denoise, learned SR with sr.frames = 3)."""
+    return sum(1 for p in passes if _reads_neighbours(p))
 
 
 def enhance_file(input_path: str, output_path: str, spec: str, sr_workdir: str | None = None,
