@@ -1,4 +1,4 @@
-"""Learned x2 video super-resolution on your clips (luma of 3 neighbouring frames).
+"""Learned x2 video super-resolution on your clips (luma of each frame).
 
     vidgan train-sr --config=experiments/sr.py --config.data.path=DIR_OR_GLOB --workdir=runs/sr
     vidgan train-sr --config=experiments/sr.py:tiny --workdir=/tmp/sr   # seconds (CI), 16x16
@@ -23,7 +23,9 @@ def get_config(arg: str | None = None):
     config.data.split = "train"
     config.data.test_fraction = 0.25
     config.sr.scale = 2
-    config.sr.frames = 3
+    # Measured (BUILD.md): the luma of 3 neighbouring frames gave no gain over 1 frame on
+    # held-out clips (34.18 vs 34.27 dB, both +1 dB over bicubic), so 1 frame: cheaper.
+    config.sr.frames = 1
     config.sr.channels = 64
     config.sr.blur = 0.8
     config.sr.noise = 0.01
@@ -37,6 +39,7 @@ def get_config(arg: str | None = None):
         config.data.height = config.data.width = 16
         config.data.clips_per_video = 1
         config.sr.channels = 8
+        config.sr.frames = 3  # CI exercises the neighbour-frame path
         config.train.batch_size = 4
         config.train.steps = 4
         config.train.log_every = config.train.checkpoint_every = 2

@@ -121,7 +121,8 @@ class SRConfig:
 
     scale: int = 2  # 2 | 4
     channels: int = 64  # width of the first layer; the next two have half
-    frames: int = 3  # luma frames in: 1 (the frame) or 3 (with its two neighbours)
+    frames: int = 1  # luma frames in: 1 (the frame) or 3 (with its two neighbours; measured
+    #                   no better on held-out clips, BUILD.md)
     blur: float = 0.0
     noise: float = 0.0
     lr: float = 1e-3  # Adam, decayed by a cosine to 0 over train.steps
