@@ -545,6 +545,33 @@ def test_library_sr_training_lowers_l1(lib_sr):
         np.testing.assert_array_equal(a, b)
 
 
+def test_sr_training_mirrored_over_two_replicas_equals_one_device(tmp_path):
+    """Without blur or noise the degradation is deterministic, so SR training on 2 mirrored
+    CPU replicas (global batch 4 split in halves) must end at the weights of one device
+    (the distributed path: data split, gradient all-reduce, synchronized Adam updates)."""
+    module = importlib.util.spec_from_file_location("sr_experiment", SR_EXPERIMENT)
+    experiment = importlib.util.module_from_spec(module)
+    module.loader.exec_module(experiment)
+    values = experiment.get_config("tiny")
+    values.sr.blur, values.sr.noise, values.train.steps = 0.0, 0.0, 3
+    config = config_lib.from_dict(values)
+    weights = {}
+    for name, strategy in (
+            ("one", tf.distribute.OneDeviceStrategy("/cpu:0")),
+            ("two", tf.distribute.MirroredStrategy(
+                ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice()))):
+        trainer = sr_lib.SRTrainer(config, str(tmp_path / name), strategy)
+        assert trainer.train() == 3
+        weights[name] = trainer.network.get_weights()
+    keras.utils.set_random_seed(config.train.seed)  # as SRTrainer: the same initial weights
+    initial = sr_lib.SRNet(config.sr.scale, config.sr.channels, config.sr.frames).build_for()
+    moved = False
+    for a, b, init in zip(weights["one"], weights["two"], initial.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+        moved |= not np.allclose(a, init)
+    assert moved  # the comparison is about trained weights, not two copies of the init
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """The CLI training runs, side by side: train-sr :tiny, train-sr :tiny at 32x32 (for

@@ -14,16 +14,19 @@ import math
 import warnings
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 # BT.601 full-range RGB <-> YCbCr on [-1, 1] values (chroma centred on 0). tensorflow-io's
 # rgb_to_ycbcr takes uint8 only and is limited-range (its round trip is off by up to 4 levels).
-_RGB_TO_YCBCR = tf.constant([[0.299, -0.168736, 0.5],
-                             [0.587, -0.331264, -0.418688],
-                             [0.114, 0.5, -0.081312]], tf.float32)
-_YCBCR_TO_RGB = tf.constant([[1.0, 1.0, 1.0],
-                             [0.0, -0.344136, 1.772],
-                             [1.402, -0.714136, 0.0]], tf.float32)
+# numpy, not tf.constant: a TF op at import time would initialize the devices before the
+# trainer can split the CPU into logical devices for MirroredStrategy.
+_RGB_TO_YCBCR = np.array([[0.299, -0.168736, 0.5],
+                          [0.587, -0.331264, -0.418688],
+                          [0.114, 0.5, -0.081312]], np.float32)
+_YCBCR_TO_RGB = np.array([[1.0, 1.0, 1.0],
+                          [0.0, -0.344136, 1.772],
+                          [1.402, -0.714136, 0.0]], np.float32)
 
 
 def rgb_to_ycbcr(x: tf.Tensor) -> tf.Tensor:
