@@ -9,6 +9,7 @@ the data is a pure function of (data.seed, i), so a resumed run continues exactl
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -34,6 +35,18 @@ class NonFiniteLossError(RuntimeError):
     """Training produced NaN or Inf; the message names the losses and the last checkpoint."""
 
 
+@contextlib.contextmanager
+def _dtype_policy(precision: str):
+    """Layers created inside compute in `precision` ("mixed_*": 16-bit compute, float32
+    variables); the global policy is restored afterwards."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 class Trainer:
     """Owns the models, optimizers, EMA generator, checkpoint and the compiled step.
 
@@ -56,7 +69,7 @@ class Trainer:
         # Seeds Python, NumPy and TF (hence Keras initializers): the same config gives
         # the same initial weights.
         keras.utils.set_random_seed(t.seed)
-        with self.strategy.scope():
+        with self.strategy.scope(), _dtype_policy(t.precision):
             self.generator = models.build_generator(config)
             self.ema_generator = models.build_generator(config, name="ema_generator")
             self.discriminator = models.build_discriminator(config)
@@ -67,6 +80,9 @@ class Trainer:
             self.ema_generator.set_weights(self.generator.get_weights())
             self.g_optimizer = keras.optimizers.Adam(t.g_lr, beta_1=t.beta1, beta_2=t.beta2)
             self.d_optimizer = keras.optimizers.Adam(t.d_lr, beta_1=t.beta1, beta_2=t.beta2)
+            if t.precision == "mixed_float16":  # float16 gradients underflow without it
+                self.g_optimizer = keras.optimizers.LossScaleOptimizer(self.g_optimizer)
+                self.d_optimizer = keras.optimizers.LossScaleOptimizer(self.d_optimizer)
             # Built in scope before the first step, or the first distributed step fails.
             self.g_optimizer.build(self.generator.trainable_variables)
             self.d_optimizer.build(self.discriminator.trainable_variables)
@@ -114,12 +130,19 @@ class Trainer:
     # --- one replica's updates ------------------------------------------------
     def _apply(self, optimizer, tape, loss, variables) -> tf.Tensor:
         """Applies the all-reduced gradient; returns its global norm."""
-        grads = tape.gradient(loss, variables)
+        scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        if scaled:  # d(scale * loss) = scale * d(loss); the optimizer unscales (and skips inf)
+            scale = tf.cast(optimizer.dynamic_scale, loss.dtype)
+            grads = tape.gradient(loss, variables, output_gradients=scale)
+        else:
+            grads = tape.gradient(loss, variables)
         ctx = tf.distribute.get_replica_context()
         # Reduce here to measure the true global norm; the optimizer sums across
         # replicas again, so hand it 1/N of the (identical) reduced gradient.
         grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)
         norm = tf.linalg.global_norm(grads)
+        if scaled:
+            norm /= tf.cast(optimizer.dynamic_scale, norm.dtype)
         scale = 1.0 / ctx.num_replicas_in_sync
         optimizer.apply_gradients([(g * scale, v) for g, v in zip(grads, variables)])
         return norm
