@@ -1,0 +1,65 @@
+"""The training benchmark stays runnable: a tiny run writes a report with every field and
+sane values. Speeds are not asserted (a benchmark is not a timed test)."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def test_train_step_benchmark_tiny_report(tmp_path):
+    out, table = tmp_path / "r.json", tmp_path / "r.md"
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "benchmarks", "train_step.py"), "--tiny",
+         "--steps=2", f"--json={out}", f"--markdown={table}"],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    r = json.loads(out.read_text())
+
+    ceilings = r["a_ceilings_gflops"]
+    assert set(ceilings) == {"conv3d_float32", "conv3d_bfloat16", "matmul_float32",
+                             "matmul_bfloat16"}
+    assert all(0 < v < 1e5 for v in ceilings.values()), ceilings
+    for precision in ("float32", "mixed_bfloat16"):
+        b = r["b_preset"][precision]
+        assert len(b["step_times_s"]) == 2 and 0 < b["median_step_s"] < 60
+        assert b["clips_per_sec"] > 0
+        flops = b["flops"]
+        # The rule: per step 4 G + 9 D forward passes (n_critic = 1).
+        assert flops["per_step"] == 4 * flops["g_forward"] + 9 * flops["d_forward"]
+        assert flops["g_forward"] > 0 and flops["d_forward"] > 0
+        assert math.isclose(b["achieved_gflops"],
+                            flops["per_step"] / b["median_step_s"] / 1e9, rel_tol=1e-9)
+        assert 0 < b["fraction_of_conv_ceiling"] < 10
+    assert r["b_preset"]["float32"]["flops"] == r["b_preset"]["mixed_bfloat16"]["flops"]
+    assert 100 < r["c_peak_rss_mb"] < 24_000
+    points = r["d_scaling"]["points"]
+    assert [p["size"] for p in points] == ["4x16x16", "8x16x16", "8x32x32"]
+    assert all(p["median_step_s"] > 0 for p in points)
+    assert math.isfinite(r["d_scaling"]["exponent"])
+    assert set(r["e_other_benchmarks"]) == {"input_pipeline", "export_synthesis", "i3d_features"}
+    text = table.read_text()
+    for row in ("conv3d ceiling", "preset step", "achieved GFLOP/s", "peak RSS", "(T*H*W)^k"):
+        assert row in text, row
+
+
+def test_flop_count_of_a_known_generator_and_discriminator():
+    """graph_flops counts 2 x multiply-adds: checked by hand on one conv, one transposed
+    conv and one dense layer."""
+    import keras  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+
+    sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+    import train_step  # noqa: PLC0415
+
+    conv = keras.layers.Conv3D(5, 3, padding="same")
+    up = keras.layers.Conv3DTranspose(4, 4, strides=2, padding="same")
+    dense = keras.layers.Dense(7)
+    spec = tf.TensorSpec([2, 4, 6, 6, 3], tf.float32)
+    assert train_step.graph_flops(conv, spec) == 2 * (2 * 4 * 6 * 6 * 5) * 27 * 3
+    # A transposed conv: each input element meets the whole kernel once per output channel.
+    assert train_step.graph_flops(up, spec) == 2 * (2 * 4 * 6 * 6 * 3) * 64 * 4
+    assert train_step.graph_flops(dense, tf.TensorSpec([8, 10], tf.float32)) == 2 * 8 * 10 * 7
