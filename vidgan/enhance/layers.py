@@ -203,6 +203,11 @@ class SuperResolution(VideoPass):
                 raise ValueError(f"the SR network is x{network.scale}, not x{scale}")
         self.network = network
 
+    def build(self, input_shape):
+        if self.network is not None and not self.network.built:
+            self.network.build_for()  # its weights exist before any are loaded into it
+        self.built = True
+
     def enhance(self, x):
         if self.mode == "learned":
             return self.network(x)
