@@ -420,3 +420,36 @@ def test_checkpoint_holds_every_variable(tmp_path, build, norm):
              if name[0].startswith("model/") and "OPTIMIZER_SLOT" not in name[0]]
     assert len(saved) == len(model.weights), (sorted(n for n, _ in saved),
                                               [w.path for w in model.weights])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "mixed_bfloat16"])
+def test_video_batch_norm_equals_keras_batch_norm(dtype):
+    """The fused one-replica path of VideoBatchNorm gives Keras' outputs, gradients and
+    moving statistics (training and inference) on [B, T, H, W, C]."""
+    x = tf.random.stateless_normal([4, 3, 6, 5, 8], [0, 1]) * 3 + 1
+    fused = layers.VideoBatchNorm(synchronized=True, dtype=dtype)
+    reference = keras.layers.BatchNormalization(synchronized=True, dtype=dtype)
+    for layer in (fused, reference):
+        layer.build(x.shape)
+        layer.gamma.assign(tf.random.stateless_normal([8], [1, 2]))
+        layer.beta.assign(tf.random.stateless_normal([8], [3, 4]))
+
+    def run(layer, training):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=training)
+            loss = tf.reduce_sum(tf.cast(y, tf.float32) ** 2)
+        return y, tape.gradient(loss, [x, layer.gamma, layer.beta])
+
+    for training in (True, True, False):
+        (ya, ga), (yb, gb) = run(fused, training), run(reference, training)
+        assert ya.dtype == yb.dtype and ya.shape == yb.shape
+        np.testing.assert_allclose(tf.cast(ya, tf.float32), tf.cast(yb, tf.float32),
+                                   rtol=1e-5, atol=1e-5)
+        for a, b in zip(ga, gb):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(fused.moving_mean, reference.moving_mean, rtol=1e-5,
+                                   atol=1e-6)
+        np.testing.assert_allclose(fused.moving_variance, reference.moving_variance,
+                                   rtol=1e-5, atol=1e-6)
+    assert not np.allclose(fused.moving_mean, 0)  # the statistics did move
