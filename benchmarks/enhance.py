@@ -23,14 +23,13 @@ import argparse
 import importlib.util
 import json
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from timing import median_seconds  # noqa: E402  (benchmarks/timing.py)
 from vidgan import config as config_lib  # noqa: E402
 from vidgan import data as data_lib  # noqa: E402
 from vidgan import enhance  # noqa: E402
@@ -102,13 +101,7 @@ def quality_table(clips: np.ndarray, sr_workdir: str | None, sr1_workdir: str | 
 
 
 def frames_per_sec(fn, frames: int, repeats: int = 5) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return frames / statistics.median(times)
+    return frames / median_seconds(fn, repeats)
 
 
 def speed_table(sr_workdir: str | None) -> dict:

@@ -24,14 +24,13 @@ import json
 import math
 import os
 import platform
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from timing import median_seconds  # noqa: E402  (benchmarks/timing.py)
 from vidgan.evaluation import FeatureExtractor  # noqa: E402
 from vidgan.models import i3d  # noqa: E402
 
@@ -72,16 +71,6 @@ def i3d_flops(frames: int = 16, size: int = i3d.SIZE) -> int:
 
 
 # --- timing ------------------------------------------------------------------------------
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up: tracing, oneDNN primitive creation
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def conv_ceiling(repeats: int) -> dict:
     """fp32 conv3d GFLOP/s on I3D's heaviest shapes; the best is the ceiling."""
     shapes = {  # name: (input shape, kernel, stride, output channels)

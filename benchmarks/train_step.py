@@ -46,6 +46,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import logging  # noqa: E402
 
+from timing import median_seconds  # noqa: E402  (benchmarks/timing.py)
 from vidgan import config as config_lib  # noqa: E402
 from vidgan.training import Trainer  # noqa: E402
 
@@ -54,17 +55,6 @@ RESULTS = os.path.join(REPO, "benchmarks", "results")
 
 
 # --- timing -----------------------------------------------------------------------------
-def median_seconds(fn, repeats: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def ceilings(tiny: bool) -> dict:
     """GFLOP/s of one big conv3d and one big matmul, fp32 and bfloat16."""
     conv_in, channels = ((2, 4, 8, 8, 16), 16) if tiny else ((8, 8, 32, 32, 256), 256)

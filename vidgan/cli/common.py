@@ -35,6 +35,27 @@ def last_line(error: BaseException | str) -> str:
     return lines[-1] if lines else type(error).__name__
 
 
+def load_config(command: str, config_flag, example: str):
+    """The validated Config of a --config flag (ml_collections config_flags), or a
+    one-line failure: missing flag, a file whose get_config() fails or returns None, or a
+    field that does not validate."""
+    from vidgan import config as config_lib  # noqa: PLC0415
+
+    path = getattr(flags.FLAGS[config_flag.name], "config_filename", None) \
+        if flags.FLAGS[config_flag.name].present else None
+    if config_flag.value is None:
+        if path:
+            fail(command, f"--config={path}: get_config() returned None; it must return a "
+                          "ConfigDict")
+        fail(command, f"--config is required, e.g. --config={example}")
+    try:
+        return config_lib.from_dict(config_flag.value)
+    except IOError as e:  # config_flags defers a failed load to the first access
+        fail(command, f"cannot load --config={path}: {last_line(e)}")
+    except config_lib.ConfigError as e:
+        fail(command, str(e))
+
+
 def _flag_error(error: BaseException) -> str:
     """One line for a flag error (config_flags nests tracebacks and KeyError reprs)."""
     text = str(error).strip()

@@ -10,7 +10,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from vidgan import config as config_lib
-from vidgan.cli.common import fail, last_line, run_app
+from vidgan.cli.common import fail, load_config, run_app
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None,
@@ -23,25 +23,10 @@ _WORKDIR = flags.DEFINE_string(
 _DRY_RUN = flags.DEFINE_bool("dry_run", False, "Print the resolved config and exit.")
 
 
-def _config_path() -> str | None:
-    return getattr(flags.FLAGS["config"], "config_filename", None)
-
-
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         fail("train", f"unexpected arguments: {' '.join(argv[1:])}")
-    if _CONFIG.value is None:
-        if _config_path():
-            fail("train", f"--config={_config_path()}: get_config() returned None; "
-                          "it must return a ConfigDict")
-        fail("train", "--config is required, e.g. --config=experiments/quickstart.py")
-    try:
-        config = config_lib.from_dict(_CONFIG.value)
-    except IOError as e:  # config_flags defers a failed load to the first access
-        fail("train", f"cannot load --config={_config_path()}: "
-                      f"{last_line(e)}")
-    except config_lib.ConfigError as e:
-        fail("train", str(e))
+    config = load_config("train", _CONFIG, "experiments/quickstart.py")
     if _DRY_RUN.value:
         print(config_lib.to_json(config))
         return

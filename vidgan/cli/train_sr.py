@@ -11,7 +11,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from vidgan import config as config_lib
-from vidgan.cli.common import fail, last_line, run_app
+from vidgan.cli.common import fail, load_config, run_app
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Experiment config file, e.g. experiments/sr.py (its data and sr "
@@ -23,14 +23,7 @@ _DRY_RUN = flags.DEFINE_bool("dry_run", False, "Print the resolved config and ex
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         fail("train-sr", f"unexpected arguments: {' '.join(argv[1:])}")
-    if not flags.FLAGS["config"].present:
-        fail("train-sr", "--config is required, e.g. --config=experiments/sr.py")
-    try:
-        config = config_lib.from_dict(_CONFIG.value)
-    except IOError as e:
-        fail("train-sr", f"cannot load --config: {last_line(e)}")
-    except config_lib.ConfigError as e:
-        fail("train-sr", str(e))
+    config = load_config("train-sr", _CONFIG, "experiments/sr.py")
     if _DRY_RUN.value:
         print(config_lib.to_json(config))
         return
