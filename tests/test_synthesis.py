@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 
-import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -85,15 +84,7 @@ def test_mp4_is_h264_and_decodes_close_to_the_model_output(trained, reference, t
         path = str(tmp_path / file_name(seed, "mp4"))
         codec = video_codec(path)
         assert codec == "Video: h264 yuv420p", codec
-        capture = cv2.VideoCapture(path)
-        frames = []
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-        capture.release()
-        video = np.stack(frames)
+        video = np.stack(list(video_io.iter_frames(path)))  # OpenCV, RGB
         assert video.shape == SHAPE
         # CRF 18 with 4:2:0 chroma is visually lossless: a few levels of mean error on
         # natural content (test_video_io measures ~3 on blocky random colors). 12 levels
