@@ -1,13 +1,16 @@
-"""Does mixed bfloat16 hurt learning? The learning test's statistic, fp32 vs bf16, over seeds.
+"""Does mixed bfloat16 hurt learning? The learning statistic and FVD, fp32 vs bf16, over seeds.
 
-    python benchmarks/precision_learning.py [--seeds=0,1,2] [--steps=500]
-        [--json=benchmarks/results/precision_learning.json]
+    python benchmarks/precision_learning.py [--seeds=0,1,2] [--steps=500] [--num_frames=16]
+        [--fvd_clips=256] [--json=benchmarks/results/precision_learning.json]
 
 The run of tests/test_train.py::test_short_run_moves_statistics_towards_data: the tiny
-config (8x16x16 bouncing shapes, widths 8..32, z_dim 16), batch 16, ema_decay 0.99,
---steps steps on one device; the statistic is vidgan.metrics.statistics_distance between
-64 EMA samples (fixed latents) and 64 real clips, before and after. Each train.seed (init
-and latents) runs in float32 and in mixed_bfloat16; the spread across seeds is the noise.
+config (bouncing shapes at 16x16, widths 8..32, z_dim 16), batch 16, ema_decay 0.99,
+--steps steps on one device, at --num_frames frames (the test uses 8; FVD needs >= 9,
+I3D's time pooling). After training: the statistic (vidgan.metrics.statistics_distance
+between 64 EMA samples from fixed latents and 64 real clips; also before training), and
+FVD/KVD of --fvd_clips EMA videos against as many real clips (vidgan.evaluation; the
+Kinetics I3D from `vidgan fetch-i3d`; --fvd_clips=0 skips it). Each train.seed (init and
+latents) runs in float32 and in mixed_bfloat16; the spread across seeds is the noise.
 """
 
 from __future__ import annotations
@@ -26,13 +29,17 @@ import tensorflow as tf  # noqa: E402
 from absl import logging  # noqa: E402
 
 from vidgan import config as config_lib  # noqa: E402
+from vidgan import evaluation  # noqa: E402
 from vidgan import metrics  # noqa: E402
+from vidgan import runtime  # noqa: E402
 from vidgan.training import Trainer  # noqa: E402
 
 
-def run_once(seed: int, precision: str, steps: int, workdir: str) -> dict:
+def run_once(seed: int, precision: str, steps: int, num_frames: int, fvd_clips: int,
+             workdir: str) -> dict:
     cfg = config_lib.make_tiny(config_lib.default_config())
     cfg.model.generator.z_dim = 16
+    cfg.data.num_frames = num_frames
     base = config_lib.from_dict(cfg)
     config = dataclasses.replace(base, train=dataclasses.replace(
         base.train, steps=steps, batch_size=16, num_samples=64, log_every=100,
@@ -44,40 +51,65 @@ def run_once(seed: int, precision: str, steps: int, workdir: str) -> dict:
     before = metrics.statistics_distance(trainer.sample(z), reals)
     trainer.train()
     after = metrics.statistics_distance(trainer.sample(z), reals)
-    return {"seed": seed, "precision": precision, "before": before, "after": after,
-            "ratio": after / before}
+    result = {"seed": seed, "precision": precision, "before": before, "after": after,
+              "ratio": after / before}
+    if fvd_clips:
+        source = evaluation.source_from_generator(trainer.ema_generator, config,
+                                                  f"{precision} seed {seed} (EMA)")
+        r = evaluation.evaluate(source, protocol=evaluation.Protocol(
+            num_clips=fvd_clips, num_frames=min(16, num_frames)), progress=False)
+        result.update(fvd=r["fvd_mean"], kvd=r["kvd_mean"])
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--num_frames", type=int, default=16)
+    parser.add_argument("--fvd_clips", type=int, default=256)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     logging.set_verbosity(logging.WARNING)
+    runtime.keep_freed_memory()  # as the vidgan command runs
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in (int(s) for s in args.seeds.split(",")):
             for precision in ("float32", "mixed_bfloat16"):
-                runs.append(run_once(seed, precision, args.steps,
-                                     os.path.join(tmp, f"{precision}_{seed}")))
+                runs.append(run_once(seed, precision, args.steps, args.num_frames,
+                                     args.fvd_clips, os.path.join(tmp, f"{precision}_{seed}")))
                 r = runs[-1]
-                print(f"seed {seed} {precision}: {r['before']:.3f} -> {r['after']:.3f} "
-                      f"(x{r['ratio']:.2f})", flush=True)
+                fvd = f", FVD {r['fvd']:.1f}, KVD {r['kvd']:.4f}" if "fvd" in r else ""
+                print(f"seed {seed} {precision}: statistic {r['before']:.3f} -> {r['after']:.3f} "
+                      f"(x{r['ratio']:.2f}){fvd}", flush=True)
+    measures = ["after"] + (["fvd", "kvd"] if args.fvd_clips else [])
     summary = {}
     for precision in ("float32", "mixed_bfloat16"):
-        after = [r["after"] for r in runs if r["precision"] == precision]
-        summary[precision] = {"after_mean": statistics.mean(after),
-                              "after_std": statistics.stdev(after) if len(after) > 1 else 0.0}
-    print("\n| precision | statistics distance after training, per seed | mean ± std |")
-    print("| --- | --- | --- |")
-    for precision, s in summary.items():
-        values = ", ".join(f"{r['after']:.3f}" for r in runs if r["precision"] == precision)
-        print(f"| {precision} | {values} | {s['after_mean']:.3f} ± {s['after_std']:.3f} |")
+        mine = [r for r in runs if r["precision"] == precision]
+        summary[precision] = {}
+        for m in measures:
+            values = [r[m] for r in mine]
+            summary[precision][m] = {
+                "per_seed": values, "mean": statistics.mean(values),
+                "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+    names = {"after": "statistics distance", "fvd": f"FVD ({args.fvd_clips} clips)",
+             "kvd": f"KVD ({args.fvd_clips} clips)"}
+    print(f"\n| after {args.steps} steps | float32, per seed | mean ± std "
+          "| mixed bfloat16, per seed | mean ± std |")
+    print("| --- | --- | --- | --- | --- |")
+    for m in measures:
+        cells = []
+        for precision in ("float32", "mixed_bfloat16"):
+            s = summary[precision][m]
+            digits = 4 if m == "kvd" else 3 if m == "after" else 1
+            cells += [", ".join(f"{v:.{digits}f}" for v in s["per_seed"]),
+                      f"{s['mean']:.{digits}f} ± {s['std']:.{digits}f}"]
+        print(f"| {names[m]} | " + " | ".join(cells) + " |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"steps": args.steps, "runs": runs, "summary": summary}, f, indent=2)
-
+            json.dump({"steps": args.steps, "num_frames": args.num_frames,
+                       "fvd_clips": args.fvd_clips, "runs": runs, "summary": summary},
+                      f, indent=2)
 
 if __name__ == "__main__":
     main()

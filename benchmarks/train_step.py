@@ -1,10 +1,13 @@
 """Training speed against this machine's ceiling, fp32 and mixed bfloat16, in ONE run.
 
     python benchmarks/train_step.py [--steps=5] [--sizes=8x32x32,16x32x32,16x64x64]
+        [--malloc=keep|system]
         [--json=benchmarks/results/train_step.json] [--markdown=benchmarks/results/train_step.md]
     python benchmarks/train_step.py --tiny      # seconds: what the test runs
 
-Everything in one process with the same threads, ratios taken within the run:
+Everything in one process with the same threads, ratios taken within the run. malloc is
+set up as the vidgan command does it (vidgan/runtime.py: freed memory is kept, not
+returned to the OS); --malloc=system measures glibc's default for comparison.
 (a) ceilings: conv3d (a 3x3x3 conv [8, 8, 32, 32, 256] -> 256, the shape class of the
     preset's middle stages) and matmul (4096 x 4096 x 4096), fp32 and bfloat16, median
     GFLOP/s of 5 runs after a warm-up.
@@ -48,6 +51,7 @@ from absl import logging  # noqa: E402
 
 from timing import median_seconds  # noqa: E402  (benchmarks/timing.py)
 from vidgan import config as config_lib  # noqa: E402
+from vidgan import runtime  # noqa: E402
 from vidgan.training import Trainer  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -172,6 +176,7 @@ def other_results() -> dict:
 
 def run(args: argparse.Namespace) -> dict:
     results: dict = {
+        "malloc": runtime.keep_freed_memory(),
         "cpus": os.cpu_count(), "loadavg_1min_at_start": os.getloadavg()[0],
         "versions": {"tensorflow": tf.__version__, "python": platform.python_version()},
         "threads": {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
@@ -234,6 +239,7 @@ def markdown(r: dict) -> str:
         f"| (b) bfloat16 speed-up | | {f32['median_step_s'] / bf16['median_step_s']:.2f}x | "
         "about 2x |",
         f"| (c) peak RSS, MB | {r['c_peak_rss_mb']:.0f} | | |",
+        f"| malloc | {r['malloc']} | | |",
         f"| (d) step time ~ (T*H*W)^k, k | {r['d_scaling']['exponent']:.2f} "
         f"({', '.join(p['size'] + ': ' + format(p['median_step_s'], '.2f') + ' s' for p in r['d_scaling']['points'])}) | | |",
     ]
@@ -250,9 +256,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="8x32x32,16x32x32,16x64x64")
     parser.add_argument("--tiny", action="store_true",
                         help="tiny preset and ceilings, for the test (seconds)")
+    parser.add_argument("--malloc", choices=("keep", "system"), default="keep",
+                        help="keep: as the vidgan command (vidgan.runtime); system: glibc's "
+                        "default, for the comparison")
     parser.add_argument("--json", default=None)
     parser.add_argument("--markdown", default=None)
     args = parser.parse_args()
+    if args.malloc == "system":
+        os.environ["VIDGAN_MALLOC"] = "system"
     if args.tiny and args.sizes == parser.get_default("sizes"):
         args.sizes = "4x16x16,8x16x16,8x32x32"
     logging.set_verbosity(logging.WARNING)

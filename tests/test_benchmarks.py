@@ -36,13 +36,15 @@ def test_train_step_benchmark_tiny_report(tmp_path):
         assert 0 < b["fraction_of_conv_ceiling"] < 10
     assert r["b_preset"]["float32"]["flops"] == r["b_preset"]["mixed_bfloat16"]["flops"]
     assert 100 < r["c_peak_rss_mb"] < 24_000
+    assert r["malloc"] == "kept"  # as the vidgan command runs (vidgan/runtime.py)
     points = r["d_scaling"]["points"]
     assert [p["size"] for p in points] == ["4x16x16", "8x16x16", "8x32x32"]
     assert all(p["median_step_s"] > 0 for p in points)
     assert math.isfinite(r["d_scaling"]["exponent"])
     assert set(r["e_other_benchmarks"]) == {"input_pipeline", "export_synthesis", "i3d_features"}
     text = table.read_text()
-    for row in ("conv3d ceiling", "preset step", "achieved GFLOP/s", "peak RSS", "(T*H*W)^k"):
+    for row in ("conv3d ceiling", "preset step", "achieved GFLOP/s", "peak RSS", "(T*H*W)^k",
+                "malloc"):
         assert row in text, row
 
 

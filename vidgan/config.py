@@ -63,6 +63,7 @@ class GeneratorConfig:
     channels: int = 64  # channels of the last (finest) stage; doubles per coarser stage
     max_channels: int = 512
     norm: str = "batch"  # "batch" | "none"
+    rgb_kernel: int = 1  # the last conv to RGB: 1 (1x1x1, as StyleGAN's toRGB) or 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -279,6 +280,7 @@ def validate(config: Config) -> None:
     _choice(g.name, "model.generator.name", models.GENERATORS)
     _choice(dis.name, "model.discriminator.name", models.DISCRIMINATORS)
     _choice(g.norm, "model.generator.norm", ("batch", "none"))
+    _require(g.rgb_kernel in (1, 3), "model.generator.rgb_kernel must be 1 or 3")
     _choice(dis.norm, "model.discriminator.norm", ("none", "layer", "batch"))
     for path, value in (
         ("model.generator.z_dim", g.z_dim),

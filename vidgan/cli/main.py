@@ -9,6 +9,8 @@ import importlib
 import os
 import sys
 
+from vidgan import runtime
+
 SUBCOMMANDS = {
     "train": ("vidgan.cli.train", "train a video GAN from an experiment config"),
     "export": ("vidgan.cli.export", "export a trained generator as a TensorFlow SavedModel"),
@@ -43,6 +45,7 @@ def run(argv: list[str] | None = None) -> None:
     # Hides TensorFlow's C++ INFO/WARNING lines after startup (TF 2.21 still prints a
     # few at import, before its logging reads this).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    runtime.keep_freed_memory()  # before TensorFlow allocates anything
     module = importlib.import_module(SUBCOMMANDS[name][0])
     module.run([f"vidgan {name}"] + argv[2:])
 

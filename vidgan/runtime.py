@@ -1,0 +1,52 @@
+"""Process-wide settings for TensorFlow on CPU, applied by the `vidgan` command.
+
+glibc's malloc hands every freed block over 32 MB back to the operating system, and
+the next training step faults the same memory back in page by page. The benchmark
+preset's step frees and re-allocates about 1 GB of activations that way: ~250,000
+page faults and ~0.5-0.9 s of kernel time per step, ~10 % of the step. Keeping freed
+memory inside the process removes it (benchmarks/train_step.py --malloc=system is the
+comparison; numbers in BUILD.md). The cost: the process keeps its peak memory until
+it exits, as TensorFlow's GPU allocator does.
+
+Set VIDGAN_MALLOC=system to leave malloc alone.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import platform
+
+# mallopt(3) parameters (glibc's malloc.h).
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_MAX = -4
+_M_ARENA_MAX = -8
+
+_applied: str | None = None
+
+
+def keep_freed_memory() -> str:
+    """Tells glibc's malloc to reuse freed memory instead of returning it.
+
+    One arena (per-thread arenas are separately mapped heaps that are trimmed on their
+    own), no mmap for large blocks (those are unmapped on free), no trimming of the
+    heap top (the largest value mallopt takes, 2 GiB). Call it before the first big
+    allocation; calling again does nothing.
+
+    Returns what is in effect: "kept" or "system" (with the reason: VIDGAN_MALLOC=system,
+    not Linux/glibc, or mallopt refused).
+    """
+    global _applied
+    if _applied is not None:
+        return _applied
+    if os.environ.get("VIDGAN_MALLOC", "keep") == "system":
+        _applied = "system (VIDGAN_MALLOC=system)"
+    elif platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        _applied = "system (not glibc)"
+    else:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        ok = all(libc.mallopt(param, value) == 1 for param, value in (
+            (_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1)))
+        _applied = "kept" if ok else "system (mallopt refused)"
+    return _applied
