@@ -1,7 +1,10 @@
 """Real-video input pipeline throughput, measured in one process, ratios within the run.
 
     python benchmarks/input_pipeline.py [--videos=DIR_OR_GLOB] [--clips=192] [--repeats=3]
-        [--steps=10] [--json=benchmarks/results/input_pipeline.json]
+        [--steps=10] [--malloc=keep|system] [--json=benchmarks/results/input_pipeline.json]
+
+malloc is set up as the vidgan command does it (vidgan/runtime.py); --malloc=system
+measures glibc's default for comparison.
 
 Clips are 16x64x64 (stride 1, random offsets, shorter side to 64 then a center crop).
 --videos defaults to ../shared/data/videos if it exists, else (or with --videos=synthetic)
@@ -65,6 +68,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)  # data_pipelines/ lives at the repository root
 
 from vidgan import config as config_lib  # noqa: E402
+from vidgan import runtime  # noqa: E402
 from vidgan.config import DataConfig  # noqa: E402
 from vidgan.data import make_dataset, pipeline, video_io  # noqa: E402
 
@@ -233,9 +237,14 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=192, help="clips per timed window")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=10, help="training steps for (d); 0 skips")
+    parser.add_argument("--malloc", choices=("keep", "system"), default="keep",
+                        help="keep: as the vidgan command (vidgan/runtime.py); system: glibc's "
+                        "default, for the comparison")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args()
     logging.set_verbosity(logging.WARNING)
+    if args.malloc == "system":
+        os.environ["VIDGAN_MALLOC"] = "system"
     tmp = tempfile.mkdtemp(prefix="vidgan-input-bench-")
     try:
         run(args, tmp)
@@ -261,7 +270,7 @@ def run(args: argparse.Namespace, tmp: str) -> None:
           f"x {args.repeats} repeats; {os.cpu_count()} CPUs; load average "
           f"{os.getloadavg()[0]:.2f} (other processes skew every number)", flush=True)
 
-    results: dict = {"videos_path": videos_path, "videos": [v.relpath for v in videos],
+    results: dict = {"malloc": runtime.keep_freed_memory(), "videos_path": videos_path, "videos": [v.relpath for v in videos],
                      "clip": [T, SIZE, SIZE], "batch": BATCH, "window_clips": clips,
                      "repeats": args.repeats, "cpus": os.cpu_count(),
                      "loadavg_1min_at_start": os.getloadavg()[0],

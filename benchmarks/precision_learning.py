@@ -36,9 +36,10 @@ from vidgan.training import Trainer  # noqa: E402
 
 
 def run_once(seed: int, precision: str, steps: int, num_frames: int, fvd_clips: int,
-             workdir: str) -> dict:
+             rgb_kernel: int, workdir: str) -> dict:
     cfg = config_lib.make_tiny(config_lib.default_config())
     cfg.model.generator.z_dim = 16
+    cfg.model.generator.rgb_kernel = rgb_kernel
     cfg.data.num_frames = num_frames
     base = config_lib.from_dict(cfg)
     config = dataclasses.replace(base, train=dataclasses.replace(
@@ -68,6 +69,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--num_frames", type=int, default=16)
     parser.add_argument("--fvd_clips", type=int, default=256)
+    parser.add_argument("--rgb_kernel", type=int, default=3, help="model.generator.rgb_kernel")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     logging.set_verbosity(logging.WARNING)
@@ -77,7 +79,7 @@ def main() -> None:
         for seed in (int(s) for s in args.seeds.split(",")):
             for precision in ("float32", "mixed_bfloat16"):
                 runs.append(run_once(seed, precision, args.steps, args.num_frames,
-                                     args.fvd_clips, os.path.join(tmp, f"{precision}_{seed}")))
+                                     args.fvd_clips, args.rgb_kernel, os.path.join(tmp, f"{precision}_{seed}")))
                 r = runs[-1]
                 fvd = f", FVD {r['fvd']:.1f}, KVD {r['kvd']:.4f}" if "fvd" in r else ""
                 print(f"seed {seed} {precision}: statistic {r['before']:.3f} -> {r['after']:.3f} "

@@ -4,6 +4,7 @@ sane values. Speeds are not asserted (a benchmark is not a timed test)."""
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 
@@ -33,7 +34,13 @@ def test_train_step_benchmark_tiny_report(tmp_path):
         assert flops["g_forward"] > 0 and flops["d_forward"] > 0
         assert math.isclose(b["achieved_gflops"],
                             flops["per_step"] / b["median_step_s"] / 1e9, rel_tol=1e-9)
+        assert len(b["interleaved_conv_ceiling_gflops"]) == 2
+        assert math.isclose(b["conv_ceiling_gflops"],
+                            statistics.median(b["interleaved_conv_ceiling_gflops"]))
+        assert math.isclose(b["fraction_of_conv_ceiling"],
+                            b["achieved_gflops"] / b["conv_ceiling_gflops"], rel_tol=1e-9)
         assert 0 < b["fraction_of_conv_ceiling"] < 10
+        assert 0 < b["fraction_of_start_ceiling"] < 10
     assert r["b_preset"]["float32"]["flops"] == r["b_preset"]["mixed_bfloat16"]["flops"]
     assert 100 < r["c_peak_rss_mb"] < 24_000
     assert r["malloc"] == "kept"  # as the vidgan command runs (vidgan/runtime.py)
@@ -43,7 +50,8 @@ def test_train_step_benchmark_tiny_report(tmp_path):
     assert math.isfinite(r["d_scaling"]["exponent"])
     assert set(r["e_other_benchmarks"]) == {"input_pipeline", "export_synthesis", "i3d_features"}
     text = table.read_text()
-    for row in ("conv3d ceiling", "preset step", "achieved GFLOP/s", "peak RSS", "(T*H*W)^k",
+    for row in ("conv3d ceiling", "preset step", "achieved GFLOP/s", "timed between the steps",
+                "peak RSS", "(T*H*W)^k",
                 "malloc"):
         assert row in text, row
 

@@ -63,7 +63,7 @@ class GeneratorConfig:
     channels: int = 64  # channels of the last (finest) stage; doubles per coarser stage
     max_channels: int = 512
     norm: str = "batch"  # "batch" | "none"
-    rgb_kernel: int = 1  # the last conv to RGB: 1 (1x1x1, as StyleGAN's toRGB) or 3
+    rgb_kernel: int = 3  # the last conv to RGB: 3 (3x3x3) or 1 (1x1x1: faster, learns worse)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,15 +16,15 @@ class VideoGenerator(keras.Model):
     Channels halve per stage from `min(max_channels, channels * 2^S)` down to `channels`.
     The output is float32 whatever the compute dtype.
 
-    The conv to RGB is 1x1x1 by default (StyleGAN's toRGB): the last transposed conv
-    already mixes a 4x4x4 neighbourhood, and a 3x3x3 conv with 3 output channels runs at
-    a fifth of the CPU's conv speed (oneDNN pads 3 channels to 16), ~10 % of a training
-    step at 64x64 for 3 % of its FLOPs. rgb_kernel=3 restores it.
+    The conv to RGB is 3x3x3 by default. rgb_kernel=1 (StyleGAN's 1x1 toRGB) makes a
+    64x64 training step ~10 % faster on CPU, where a conv to 3 channels runs at a fifth of
+    the conv speed (oneDNN pads 3 channels to 16), but learned worse in the small
+    learning benchmark (BUILD.md).
     """
 
     def __init__(self, num_frames: int, height: int, width: int, z_dim: int = 128,
                  channels: int = 64, max_channels: int = 512, norm: str = "batch",
-                 rgb_kernel: int = 1, **kwargs):
+                 rgb_kernel: int = 3, **kwargs):
         super().__init__(**kwargs)
         self.video_shape = (num_frames, height, width, 3)
         self.z_dim = z_dim
