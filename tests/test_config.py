@@ -164,6 +164,7 @@ INVALID = [
     ([("model.discriminator.name", "vgan")], "model.discriminator.name"),
     ([("model.generator.norm", "layer")], "model.generator.norm"),  # G: batch|none only
     ([("model.generator.rgb_kernel", 2)], "model.generator.rgb_kernel"),  # 1 or 3
+    ([("model.generator.rgb_mix", -1)], "model.generator.rgb_mix"),
     ([("model.discriminator.norm", "group")], "model.discriminator.norm"),
     ([("model.generator.z_dim", 0)], "model.generator.z_dim"),
     ([("model.generator.channels", 0)], "model.generator.channels"),

@@ -165,19 +165,26 @@ def test_tiny_generator_param_count_no_norm():
     g(_z(2, 4))
     project = 4 * (2 * 4 * 4 * 4)  # Dense, no bias: 512
     up0 = 4 * 4 * 4 * 4 * 2 + 2  # 4x4x4 transposed conv 4 -> 2, with bias (norm none): 514
-    to_rgb = 3 * 3 * 3 * 2 * 3 + 3  # 3x3x3 conv 2 -> 3 + bias: 165
-    assert g.count_params() == project + up0 + to_rgb == 1191
+    rgb_mix = 2 * 16  # 1x1x1 conv 2 -> 16, no bias: 32
+    to_rgb = 3 * 3 * 3 * 16 * 3 + 3  # 3x3x3 conv 16 -> 3 + bias: 1299
+    assert g.count_params() == project + up0 + rgb_mix + to_rgb == 2357
 
 
-def test_generator_rgb_kernel_1():
-    """rgb_kernel=1: the last conv is 1x1x1 (the same tiny generator otherwise)."""
+@pytest.mark.parametrize("rgb_kernel,rgb_mix,head", [
+    (1, 0, 2 * 3 + 3),  # 1x1x1 conv 2 -> 3 straight from the last stage: 9
+    (3, 0, 27 * 2 * 3 + 3),  # 3x3x3 conv 2 -> 3: 165
+    (1, 4, 2 * 4 + 4 * 3 + 3),  # 1x1x1 2 -> 4 (no bias), 1x1x1 4 -> 3: 23
+])
+def test_generator_rgb_head_options(rgb_kernel, rgb_mix, head):
+    """rgb_kernel / rgb_mix change only the head (the same tiny generator otherwise)."""
     g = VideoGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8, norm="none",
-                       rgb_kernel=1)
-    g(_z(2, 4))
-    assert g.to_rgb.kernel.shape == (1, 1, 1, 2, 3)
-    to_rgb = 2 * 3 + 3  # 9
-    assert g.count_params() == 512 + 514 + to_rgb == 1035
-    assert VideoGenerator.from_config(g.get_config()).get_config()["rgb_kernel"] == 1
+                       rgb_kernel=rgb_kernel, rgb_mix=rgb_mix)
+    assert g(_z(2, 4)).shape == (2, 4, 8, 8, 3)
+    assert g.to_rgb.kernel.shape == (rgb_kernel,) * 3 + (rgb_mix or 2, 3)
+    assert (g.rgb_mix is None) == (rgb_mix == 0)
+    assert g.count_params() == 512 + 514 + head
+    config = VideoGenerator.from_config(g.get_config()).get_config()
+    assert (config["rgb_kernel"], config["rgb_mix"]) == (rgb_kernel, rgb_mix)
 
 
 def test_tiny_generator_param_count_batch_norm():
@@ -186,8 +193,8 @@ def test_tiny_generator_param_count_batch_norm():
     g(_z(2, 4))
     project = 4 * (2 * 4 * 4 * 4) + 4 * 4  # Dense (no bias) + BN over 4 channels
     up0 = 4 * 4 * 4 * 4 * 2 + 4 * 2  # no bias; BN over 2 channels
-    to_rgb = 3 * 3 * 3 * 2 * 3 + 3
-    assert g.count_params() == project + up0 + to_rgb == 1213
+    to_rgb = 2 * 16 + 3 * 3 * 3 * 16 * 3 + 3  # 1x1x1 mix to 16, 3x3x3 conv to RGB
+    assert g.count_params() == project + up0 + to_rgb == 2379
 
 
 @pytest.mark.parametrize("norm", ["none", "batch"])
@@ -204,7 +211,7 @@ def test_two_stage_generator_param_count(norm):
     project = 4 * (1 * 4 * 4 * 4) + bn(4)
     up0 = 4 * 4 * 4 * 4 * 4 + (4 if bias else 0) + bn(4)
     up1 = 4 * 4 * 4 * 4 * 2 + (2 if bias else 0) + bn(2)
-    to_rgb = 27 * 2 * 3 + 3
+    to_rgb = 2 * 16 + 27 * 16 * 3 + 3
     assert g.count_params() == project + up0 + up1 + to_rgb
 
 
@@ -218,7 +225,7 @@ def test_generator_time_stride_one_uses_3_frame_kernels():
     project = 3 * (1 * 4 * 4 * 4)
     up0 = 3 * 4 * 4 * 4 * 4 + 4
     up1 = 3 * 4 * 4 * 4 * 2 + 2
-    to_rgb = 27 * 2 * 3 + 3
+    to_rgb = 2 * 16 + 27 * 16 * 3 + 3
     assert g.count_params() == project + up0 + up1 + to_rgb
 
 

@@ -63,7 +63,8 @@ class GeneratorConfig:
     channels: int = 64  # channels of the last (finest) stage; doubles per coarser stage
     max_channels: int = 512
     norm: str = "batch"  # "batch" | "none"
-    rgb_kernel: int = 3  # the last conv to RGB: 3 (3x3x3) or 1 (1x1x1: faster, learns worse)
+    rgb_kernel: int = 3  # the last conv to RGB: 3 (3x3x3) or 1 (1x1x1: faster, learned worse)
+    rgb_mix: int = 16  # channels of a 1x1x1 conv before it (0: none); 16 is cheap on CPU
 
 
 @dataclasses.dataclass(frozen=True)
@@ -281,6 +282,7 @@ def validate(config: Config) -> None:
     _choice(dis.name, "model.discriminator.name", models.DISCRIMINATORS)
     _choice(g.norm, "model.generator.norm", ("batch", "none"))
     _require(g.rgb_kernel in (1, 3), "model.generator.rgb_kernel must be 1 or 3")
+    _require(g.rgb_mix >= 0, "model.generator.rgb_mix must be >= 0 (0: no mixing conv)")
     _choice(dis.norm, "model.discriminator.norm", ("none", "layer", "batch"))
     for path, value in (
         ("model.generator.z_dim", g.z_dim),

@@ -20,7 +20,8 @@ def build_generator(config: "Config", name: str = "generator") -> VideoGenerator
     g, d = config.model.generator, config.data
     return GENERATORS[g.name](
         d.num_frames, d.height, d.width, z_dim=g.z_dim, channels=g.channels,
-        max_channels=g.max_channels, norm=g.norm, rgb_kernel=g.rgb_kernel, name=name)
+        max_channels=g.max_channels, norm=g.norm, rgb_kernel=g.rgb_kernel,
+        rgb_mix=g.rgb_mix, name=name)
 
 
 def build_discriminator(config: "Config", name: str = "discriminator") -> VideoDiscriminator:
