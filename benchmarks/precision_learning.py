@@ -1,7 +1,8 @@
 """Does mixed bfloat16 hurt learning? The learning statistic and FVD, fp32 vs bf16, over seeds.
 
     python benchmarks/precision_learning.py [--seeds=0,1,2] [--steps=500] [--num_frames=16]
-        [--fvd_clips=256] [--json=benchmarks/results/precision_learning.json]
+        [--fvd_clips=256] [--rgb_kernel=3] [--rgb_mix=16] [--g_channels=0]
+        [--json=benchmarks/results/precision_learning.json]
 
 The run of tests/test_train.py::test_short_run_moves_statistics_towards_data: the tiny
 config (bouncing shapes at 16x16, widths 8..32, z_dim 16), batch 16, ema_decay 0.99,
@@ -11,6 +12,7 @@ between 64 EMA samples from fixed latents and 64 real clips; also before trainin
 FVD/KVD of --fvd_clips EMA videos against as many real clips (vidgan.evaluation; the
 Kinetics I3D from `vidgan fetch-i3d`; --fvd_clips=0 skips it). Each train.seed (init and
 latents) runs in float32 and in mixed_bfloat16; the spread across seeds is the noise.
+--rgb_kernel, --rgb_mix and --g_channels compare generator heads and widths the same way.
 """
 
 from __future__ import annotations
@@ -36,10 +38,14 @@ from vidgan.training import Trainer  # noqa: E402
 
 
 def run_once(seed: int, precision: str, steps: int, num_frames: int, fvd_clips: int,
-             rgb_kernel: int, workdir: str) -> dict:
+             workdir: str, rgb_kernel: int = 3, rgb_mix: int = 16,
+             g_channels: int | None = None) -> dict:
     cfg = config_lib.make_tiny(config_lib.default_config())
-    cfg.model.generator.z_dim = 16
-    cfg.model.generator.rgb_kernel = rgb_kernel
+    g = cfg.model.generator
+    g.z_dim = 16
+    g.rgb_kernel, g.rgb_mix = rgb_kernel, rgb_mix
+    if g_channels:  # a wider generator: last stage g_channels, at most 4x that
+        g.channels, g.max_channels = g_channels, 4 * g_channels
     cfg.data.num_frames = num_frames
     base = config_lib.from_dict(cfg)
     config = dataclasses.replace(base, train=dataclasses.replace(
@@ -70,6 +76,9 @@ def main() -> None:
     parser.add_argument("--num_frames", type=int, default=16)
     parser.add_argument("--fvd_clips", type=int, default=256)
     parser.add_argument("--rgb_kernel", type=int, default=3, help="model.generator.rgb_kernel")
+    parser.add_argument("--rgb_mix", type=int, default=16, help="model.generator.rgb_mix")
+    parser.add_argument("--g_channels", type=int, default=0,
+                        help="generator channels of the last stage (0: the tiny config's 8)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     logging.set_verbosity(logging.WARNING)
@@ -78,8 +87,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in (int(s) for s in args.seeds.split(",")):
             for precision in ("float32", "mixed_bfloat16"):
-                runs.append(run_once(seed, precision, args.steps, args.num_frames,
-                                     args.fvd_clips, args.rgb_kernel, os.path.join(tmp, f"{precision}_{seed}")))
+                runs.append(run_once(
+                    seed, precision, args.steps, args.num_frames, args.fvd_clips,
+                    os.path.join(tmp, f"{precision}_{seed}"), args.rgb_kernel, args.rgb_mix,
+                    args.g_channels))
                 r = runs[-1]
                 fvd = f", FVD {r['fvd']:.1f}, KVD {r['kvd']:.4f}" if "fvd" in r else ""
                 print(f"seed {seed} {precision}: statistic {r['before']:.3f} -> {r['after']:.3f} "
