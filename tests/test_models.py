@@ -295,10 +295,14 @@ def _layer_sigma(layer):
 
 
 def test_spectral_norm_normalizes_top_singular_value_to_one():
-    """After 20 training calls, kernel / sigma has top singular value within 5% of 1."""
+    """After 50 training calls, kernel / sigma has top singular value within 5% of 1.
+
+    Seeded: power iteration converges as (sigma2 / sigma1)^calls, so with whatever
+    initialization earlier tests left in the global RNG, 20 calls once fell short."""
+    keras.utils.set_random_seed(0)
     d = VideoDiscriminator(8, 16, 16, channels=8, max_channels=32, spectral_norm=True)
     video = tf.random.stateless_uniform([2, 8, 16, 16, 3], [3, 4], -1, 1)
-    for _ in range(20):
+    for _ in range(50):
         d(video, training=True)
     for layer in _sn_layers(d):
         kernel = layer.kernel.numpy()
