@@ -66,6 +66,7 @@ from absl import logging  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)  # data_pipelines/ lives at the repository root
+from timing import add_malloc_flag, apply_malloc_flag  # noqa: E402  (benchmarks/timing.py)
 
 from vidgan import config as config_lib  # noqa: E402
 from vidgan import runtime  # noqa: E402
@@ -237,14 +238,11 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=192, help="clips per timed window")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=10, help="training steps for (d); 0 skips")
-    parser.add_argument("--malloc", choices=("keep", "system"), default="keep",
-                        help="keep: as the vidgan command (vidgan/runtime.py); system: glibc's "
-                        "default, for the comparison")
+    add_malloc_flag(parser)
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args()
     logging.set_verbosity(logging.WARNING)
-    if args.malloc == "system":
-        os.environ["VIDGAN_MALLOC"] = "system"
+    apply_malloc_flag(args)
     tmp = tempfile.mkdtemp(prefix="vidgan-input-bench-")
     try:
         run(args, tmp)
@@ -270,7 +268,8 @@ def run(args: argparse.Namespace, tmp: str) -> None:
           f"x {args.repeats} repeats; {os.cpu_count()} CPUs; load average "
           f"{os.getloadavg()[0]:.2f} (other processes skew every number)", flush=True)
 
-    results: dict = {"malloc": runtime.keep_freed_memory(), "videos_path": videos_path, "videos": [v.relpath for v in videos],
+    results: dict = {"malloc": runtime.keep_freed_memory(), "videos_path": videos_path,
+                     "videos": [v.relpath for v in videos],
                      "clip": [T, SIZE, SIZE], "batch": BATCH, "window_clips": clips,
                      "repeats": args.repeats, "cpus": os.cpu_count(),
                      "loadavg_1min_at_start": os.getloadavg()[0],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import statistics
 import time
 
@@ -17,3 +19,16 @@ def median_seconds(fn, repeats: int, warmup: int = 1) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def add_malloc_flag(parser: argparse.ArgumentParser) -> None:
+    """--malloc=keep (as the vidgan command: vidgan/runtime.py) or system (glibc's default)."""
+    parser.add_argument("--malloc", choices=("keep", "system"), default="keep",
+                        help="keep: as the vidgan command (vidgan/runtime.py); system: glibc's "
+                        "default, for the comparison")
+
+
+def apply_malloc_flag(args: argparse.Namespace) -> None:
+    """Call before vidgan.runtime.keep_freed_memory() and before big allocations."""
+    if args.malloc == "system":
+        os.environ["VIDGAN_MALLOC"] = "system"

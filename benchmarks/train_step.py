@@ -50,7 +50,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import logging  # noqa: E402
 
-from timing import median_seconds  # noqa: E402  (benchmarks/timing.py)
+from timing import add_malloc_flag, apply_malloc_flag, median_seconds  # noqa: E402
 from vidgan import config as config_lib  # noqa: E402
 from vidgan import runtime  # noqa: E402
 from vidgan.training import Trainer  # noqa: E402
@@ -284,14 +284,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="8x32x32,16x32x32,16x64x64")
     parser.add_argument("--tiny", action="store_true",
                         help="tiny preset and ceilings, for the test (seconds)")
-    parser.add_argument("--malloc", choices=("keep", "system"), default="keep",
-                        help="keep: as the vidgan command (vidgan.runtime); system: glibc's "
-                        "default, for the comparison")
+    add_malloc_flag(parser)
     parser.add_argument("--json", default=None)
     parser.add_argument("--markdown", default=None)
     args = parser.parse_args()
-    if args.malloc == "system":
-        os.environ["VIDGAN_MALLOC"] = "system"
+    apply_malloc_flag(args)
     if args.tiny and args.sizes == parser.get_default("sizes"):
         args.sizes = "4x16x16,8x16x16,8x32x32"
     logging.set_verbosity(logging.WARNING)
