@@ -20,7 +20,7 @@ def tiny_config():
     from vidgan import config as config_lib  # noqa: PLC0415
 
     cfg = config_lib.make_tiny(config_lib.default_config())
-    cfg.model.generator.z_dim = 16
+    cfg.model.dcgan3d.generator.z_dim = 16
     return config_lib.from_dict(cfg)
 
 

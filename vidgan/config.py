@@ -56,36 +56,29 @@ class DataConfig:
     #                               0 = 3 per CPU core (at most 16)
 
 
-@dataclasses.dataclass(frozen=True)
-class GeneratorConfig:
-    name: str = "dcgan3d"  # a name in vidgan.models.GENERATORS
-    z_dim: int = 128
-    channels: int = 64  # channels of the last (finest) stage; doubles per coarser stage
-    max_channels: int = 512
-    norm: str = "batch"  # "batch" | "none"
-    rgb_kernel: int = 3  # the last conv to RGB: 3 (3x3x3) or 1 (1x1x1: faster, learned worse)
-    rgb_mix: int = 16  # channels of a 1x1x1 conv before it (0: none); 16 is cheap on CPU
+def _model_config() -> type:
+    """model: `family` (a name in vidgan.models.FAMILIES) and one section per registered
+    family, `model.<name>`, each that family's own frozen dataclass. Only the selected
+    family's section may differ from its defaults (validate says which field does)."""
+    from vidgan import models  # noqa: PLC0415  (the families' sections live with them)
+
+    fields = [("family", str, dataclasses.field(default="dcgan3d"))]
+    fields += [(name, family.config, dataclasses.field(default=family.config()))
+               for name, family in models.FAMILIES.items()]
+    cls = dataclasses.make_dataclass("ModelConfig", fields, frozen=True)
+    cls.__module__ = __name__
+    return cls
 
 
-@dataclasses.dataclass(frozen=True)
-class DiscriminatorConfig:
-    name: str = "dcgan3d"  # a name in vidgan.models.DISCRIMINATORS
-    channels: int = 64  # channels of the first (finest) stage; doubles per stage
-    max_channels: int = 512
-    norm: str = "none"  # "none" | "layer" | "batch"
-    spectral_norm: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelConfig:
-    generator: GeneratorConfig = GeneratorConfig()
-    discriminator: DiscriminatorConfig = DiscriminatorConfig()
+ModelConfig = _model_config()
 
 
 @dataclasses.dataclass(frozen=True)
 class LossConfig:
-    name: str = "non_saturating"  # a name in vidgan.losses.LOSSES
-    penalty: str = "none"  # "none" | "wgan_gp" | "r1"
+    # a name in vidgan.losses.LOSSES, or "auto": the model family's default (hinge for
+    # resnet3d, non_saturating for dcgan3d), resolved when the config is built
+    name: str = "auto"
+    penalty: str = "none"  # a name in vidgan.losses.PENALTIES: "none" | "wgan_gp" | "r1"
     penalty_weight: float = 10.0  # lambda of WGAN-GP, or gamma of R1 (loss = gamma/2 ||grad||^2)
 
 
@@ -100,6 +93,9 @@ class TrainConfig:
     beta2: float = 0.999
     ema_decay: float = 0.999  # EMA of generator weights, warmed up over the first steps
     seed: int = 0  # latents and penalty noise are a pure function of (seed, step)
+    # DiffAugment of every video D sees (real and fake, D and G updates): a comma-separated
+    # list of vidgan.augment.AUGMENTATIONS, e.g. "color,translation,cutout"; "" = off
+    augment: str = ""
     strategy: str = "auto"  # "auto" | "one_device" | "mirrored"
     cpu_devices: int = 1  # logical CPU devices to mirror over when there is no GPU
     # "float32" | "mixed_bfloat16" (CPU with AVX512_BF16, TPU, Ampere+) | "mixed_float16"
@@ -168,10 +164,12 @@ def default_config() -> ml_collections.ConfigDict:
 
 def make_tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """Shrinks an experiment so it runs in seconds on a CPU (the `:tiny` variants CI runs):
-    8x16x16 clips, channels 8..32, batch 4, 4 steps, everything logged every 2 steps."""
+    8x16x16 clips, the selected family's widths as its `tiny` says (8..32 for the built-in
+    families), batch 4, 4 steps, everything logged every 2 steps."""
+    from vidgan import models  # noqa: PLC0415
+
     config.data.num_frames, config.data.height, config.data.width = 8, 16, 16
-    for net in (config.model.generator, config.model.discriminator):
-        net.channels, net.max_channels = 8, 32
+    models.FAMILIES[config.model.family].tiny(config.model[config.model.family])
     config.train.batch_size = 4
     config.train.steps = 4
     config.train.log_every = config.train.sample_every = config.train.checkpoint_every = 2
@@ -191,9 +189,55 @@ def from_dict(values: typing.Mapping[str, Any] | ml_collections.ConfigDict) -> C
     """Builds a validated `Config`; raises ConfigError naming any bad field."""
     if not isinstance(values, typing.Mapping):
         values = values.to_dict()  # a ConfigDict (its loading errors surface here)
-    config = _build(Config, values, prefix="")
+    config = _build(Config, _migrate(values), prefix="")
+    config = _resolve(config)
     validate(config)
     return config
+
+
+def override(config: Config, updates: typing.Mapping[str, Any]) -> Config:
+    """A validated copy of `config` with dotted fields replaced:
+    override(c, {"model.family": "resnet3d", "train.steps": 10})."""
+    values = to_dict(config)
+    for path, value in updates.items():
+        *parents, leaf = path.split(".")
+        section = values
+        for key in parents:
+            if not isinstance(section.get(key), dict):
+                raise ConfigError(f"unknown config section {path.rsplit('.', 1)[0]!r}")
+            section = section[key]
+        if leaf not in section:
+            raise ConfigError(f"unknown config field {path!r}")
+        section[leaf] = value
+    return from_dict(values)
+
+
+def _migrate(values: typing.Mapping[str, Any]) -> typing.Mapping[str, Any]:
+    """Reads configs written before model families (vidgan <= 0.6: model.generator.name,
+    model.discriminator.name, the DCGAN fields beside them) as model.family + its section."""
+    model = values.get("model")
+    if not isinstance(model, typing.Mapping) or "family" in model or "generator" not in model:
+        return values
+    g, d = dict(model.get("generator", {})), dict(model.get("discriminator", {}))
+    family = g.pop("name", "dcgan3d")
+    d.pop("name", None)
+    loss = dict(values.get("loss", {}))
+    loss.setdefault("name", "non_saturating")  # the default of those versions
+    return {**values, "loss": loss,
+            "model": {"family": family, family: {"generator": g, "discriminator": d}}}
+
+
+def _resolve(config: Config) -> Config:
+    """Fills in what "auto" stands for, so the stored config says what was trained."""
+    if config.loss.name != "auto":
+        return config
+    from vidgan import models  # noqa: PLC0415
+
+    family = models.FAMILIES.get(config.model.family)
+    if family is None:
+        return config  # validate names the unknown family
+    return dataclasses.replace(config, loss=dataclasses.replace(
+        config.loss, name=family.default_loss))
 
 
 def _build(cls: type, values: typing.Mapping[str, Any], prefix: str):
@@ -248,17 +292,11 @@ def _choice(value: str, path: str, choices: typing.Iterable[str]) -> None:
 
 def validate(config: Config) -> None:
     """Cross-field rules. Registries are imported lazily: config has no TF import."""
+    from vidgan import augment  # noqa: PLC0415
     from vidgan import losses  # noqa: PLC0415
-    from vidgan import models  # noqa: PLC0415
     from vidgan.data import synthetic  # noqa: PLC0415
 
-    d, g, dis, l, t = (
-        config.data,
-        config.model.generator,
-        config.model.discriminator,
-        config.loss,
-        config.train,
-    )
+    d, l, t = config.data, config.loss, config.train
     _choice(d.source, "data.source", tuple(synthetic.SOURCES) + REAL_SOURCES)
     if d.source in REAL_SOURCES:
         _require(bool(d.path), f"data.path is required for data.source={d.source}")
@@ -278,34 +316,14 @@ def validate(config: Config) -> None:
     _require(0 < d.object_size < 1, "data.object_size must be in (0, 1)")
     _require(0 <= d.max_speed <= 1, "data.max_speed must be in [0, 1]")
 
-    _choice(g.name, "model.generator.name", models.GENERATORS)
-    _choice(dis.name, "model.discriminator.name", models.DISCRIMINATORS)
-    _choice(g.norm, "model.generator.norm", ("batch", "none"))
-    _require(g.rgb_kernel in (1, 3), "model.generator.rgb_kernel must be 1 or 3")
-    _require(g.rgb_mix >= 0, "model.generator.rgb_mix must be >= 0 (0: no mixing conv)")
-    _choice(dis.norm, "model.discriminator.norm", ("none", "layer", "batch"))
-    for path, value in (
-        ("model.generator.z_dim", g.z_dim),
-        ("model.generator.channels", g.channels),
-        ("model.discriminator.channels", dis.channels),
-    ):
-        _require(value >= 1, f"{path} must be >= 1")
-    _require(g.max_channels >= g.channels, "model.generator.max_channels must be >= channels")
-    _require(dis.max_channels >= dis.channels,
-             "model.discriminator.max_channels must be >= channels")
-    try:
-        models.plan_stages(d.num_frames, d.height, d.width)
-    except ValueError as e:
-        raise ConfigError(f"data: {e}") from None
-
+    _validate_model(config)
     _choice(l.name, "loss.name", losses.LOSSES)
     _choice(l.penalty, "loss.penalty", losses.PENALTIES)
     _require(0 <= l.penalty_weight < math.inf, "loss.penalty_weight must be finite and >= 0")
-    _require(
-        l.penalty == "none" or dis.norm != "batch",
-        f"loss.penalty={l.penalty} needs per-example input gradients: use "
-        "model.discriminator.norm=none or layer, not batch",
-    )
+    try:
+        augment.parse(t.augment)
+    except ValueError as e:
+        raise ConfigError(f"train.augment: {e}") from None
 
     for name in ("steps", "batch_size", "n_critic", "log_every", "sample_every",
                  "checkpoint_every", "keep_checkpoints", "num_samples", "cpu_devices"):
@@ -336,6 +354,26 @@ def validate(config: Config) -> None:
         f"train.batch_size={t.batch_size} must divide evenly over "
         f"train.cpu_devices={t.cpu_devices}",
     )
+
+
+def _validate_model(config: Config) -> None:
+    """The family exists, only its section is set, and the family accepts that section."""
+    from vidgan import models  # noqa: PLC0415
+
+    m = config.model
+    _choice(m.family, "model.family", models.FAMILIES)
+    for name, family in models.FAMILIES.items():
+        if name == m.family:
+            continue
+        changed = differences(to_dict(family.config()), dataclasses.asdict(getattr(m, name)))
+        _require(not changed, f"model.{name}.{changed[0].split(':')[0] if changed else ''} is "
+                 f"set, but model.family={m.family} (set model.family={name} to use it)")
+    problems = models.FAMILIES[m.family].check(getattr(m, m.family), config)
+    _require(not problems, f"model.{m.family}.{problems[0] if problems else ''}")
+    try:
+        models.plan_stages(config.data.num_frames, config.data.height, config.data.width)
+    except ValueError as e:
+        raise ConfigError(f"data: {e}") from None
 
 
 def flatten(values: typing.Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -8,8 +8,9 @@ The exported module (OUT/<version>/, as TF Serving expects) has:
 Signatures: serving_default and generate (seed only, truncation 1), generate_truncated
 (seed and truncation), generate_from_latents, metadata.
 
-Latent i is `stateless_normal([z_dim], seed=[seed_i, LATENT_STREAM]) * truncation`: the same
-seed gives the same video on every load and at every batch size.
+Latent i is `stateless_normal([z_dim], seed=[seed_i, 0]) * truncation` (the one rule of
+vidgan.models.sampling, which training's fixed samples and evaluation use too): the same
+seed gives the same video on every load, at every batch size, and in TensorBoard.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ import tensorflow as tf
 import vidgan
 from vidgan import config as config_lib
 from vidgan import models
+from vidgan.models import sampling
 from vidgan.training import workdir as workdir_lib
 
-LATENT_STREAM = 0  # second half of the per-seed stateless RNG key (room for other streams)
 
 
 class ExportError(ValueError):
@@ -50,10 +51,12 @@ class GeneratorModule(tf.Module):
         super().__init__(name="vidgan_generator")
         self.generator = generator
         self.enhancement = enhancement  # vidgan.enhance.Enhancement or None
-        self.z_dim = int(metadata["z_dim"])
+        self.specs = generator.input_specs()
+        if set(self.specs) != {"latent"}:  # labels / context frames: their own signatures
+            raise ExportError(f"generator inputs {sorted(self.specs)}: this export takes "
+                              "generators of one latent input")
+        self.z_dim = int(self.specs["latent"].shape[0])
         self._metadata_json = json.dumps(metadata, sort_keys=True)
-        # Seam for conditional models: a later `label` int32 [N] input joins the same
-        # functions; metadata["conditional"] tells clients whether it is expected.
 
     def _latents(self, seed: tf.Tensor, truncation: tf.Tensor) -> tf.Tensor:
         with tf.control_dependencies([
@@ -66,12 +69,8 @@ class GeneratorModule(tf.Module):
                 tf.debugging.assert_positive(truncation, message="truncation must be > 0")]):
             truncation = tf.reshape(truncation, [])  # static scalar shape
 
-        def one(s):
-            return tf.random.stateless_normal(
-                [self.z_dim], seed=tf.stack([s, tf.constant(LATENT_STREAM, tf.int64)]))
-
-        z = tf.map_fn(one, seed, fn_output_signature=tf.TensorSpec([self.z_dim], tf.float32))
-        return tf.reshape(z, [-1, self.z_dim]) * truncation  # [N, z_dim]
+        noise = sampling.draw_noise(self.specs, sampling.seed_pairs_for_seeds(seed))
+        return noise["latent"] * truncation  # [N, z_dim]
 
     def _video(self, latents: tf.Tensor) -> tf.Tensor:
         message = f"latents must be float32 [N, {self.z_dim}]"
@@ -134,7 +133,7 @@ def load_trained_generator(workdir: str, step: int | None = None,
             raise ExportError(f"no checkpoint for step {step} in {checkpoint_dir}; "
                               f"available steps: {available or 'none'}")
     generator = models.build_generator(config, name="generator")
-    generator(tf.zeros([1, config.model.generator.z_dim]))
+    models.build(generator)
     step_var = tf.Variable(0, dtype=tf.int64)
     key = "ema_generator" if ema else "generator"
     checkpoint = tf.train.Checkpoint(step=step_var, **{key: generator})
@@ -161,10 +160,12 @@ def build_metadata(config: config_lib.Config, step: int, ema: bool, enhance: str
         "enhance": enhance,
         "generator_size": [d.num_frames, d.height, d.width],
         "fps": d.fps,
-        "z_dim": config.model.generator.z_dim,
+        # An unbuilt generator (no weights) tells its declared inputs.
+        "z_dim": models.build_generator(config).input_specs()["latent"].shape[0],
+        "family": config.model.family,
         "conditional": False,
         "latent_rule": "latents[i] = tf.random.stateless_normal([z_dim], "
-                       f"seed=[seed[i], {LATENT_STREAM}]) * truncation",
+                       f"seed=[seed[i], {sampling.SEED_STREAM}]) * truncation",
         "config": config_lib.to_dict(config),
     }
 

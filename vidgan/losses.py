@@ -13,8 +13,10 @@ from typing import Callable, NamedTuple
 
 import tensorflow as tf
 
+from vidgan.rng import RowRandom
 
-def _per_example(x: tf.Tensor) -> tf.Tensor:
+
+def per_example(x: tf.Tensor) -> tf.Tensor:
     """[B, ...] -> [B]: mean over every axis but the first."""
     x = tf.convert_to_tensor(x)
     if x.shape.rank == 1:
@@ -31,20 +33,20 @@ class DiscriminatorLoss(NamedTuple):
 # --- Non-saturating (Goodfellow et al. 2014, sec. 3) --------------------------
 def non_saturating_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     """L_G = -log D(G(z)) = softplus(-l)."""
-    return _per_example(tf.nn.softplus(-fake_logits))
+    return per_example(tf.nn.softplus(-fake_logits))
 
 
 def non_saturating_discriminator_loss(real_logits, fake_logits) -> DiscriminatorLoss:
     """L_D = -log D(x) - log(1 - D(G(z))) = softplus(-l_real) + softplus(l_fake)."""
-    real = _per_example(tf.nn.softplus(-real_logits))
-    fake = _per_example(tf.nn.softplus(fake_logits))
+    real = per_example(tf.nn.softplus(-real_logits))
+    fake = per_example(tf.nn.softplus(fake_logits))
     return DiscriminatorLoss(real + fake, real, fake)
 
 
 # --- Minimax (Goodfellow et al. 2014, eq. 1) ----------------------------------
 def minimax_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     """L_G = log(1 - D(G(z))) = -softplus(l)."""
-    return _per_example(-tf.nn.softplus(fake_logits))
+    return per_example(-tf.nn.softplus(fake_logits))
 
 
 minimax_discriminator_loss = non_saturating_discriminator_loss
@@ -53,39 +55,39 @@ minimax_discriminator_loss = non_saturating_discriminator_loss
 # --- Hinge (Lim & Ye 2017; Miyato et al. 2018) --------------------------------
 def hinge_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     """L_G = -D(G(z))."""
-    return _per_example(-fake_logits)
+    return per_example(-fake_logits)
 
 
 def hinge_discriminator_loss(real_logits, fake_logits) -> DiscriminatorLoss:
     """L_D = relu(1 - D(x)) + relu(1 + D(G(z)))."""
-    real = _per_example(tf.nn.relu(1.0 - real_logits))
-    fake = _per_example(tf.nn.relu(1.0 + fake_logits))
+    real = per_example(tf.nn.relu(1.0 - real_logits))
+    fake = per_example(tf.nn.relu(1.0 + fake_logits))
     return DiscriminatorLoss(real + fake, real, fake)
 
 
 # --- Wasserstein (Arjovsky et al. 2017) ---------------------------------------
 def wasserstein_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     """L_G = -D(G(z))."""
-    return _per_example(-fake_logits)
+    return per_example(-fake_logits)
 
 
 def wasserstein_discriminator_loss(real_logits, fake_logits) -> DiscriminatorLoss:
     """L_D = D(G(z)) - D(x)."""
-    real = _per_example(-real_logits)
-    fake = _per_example(fake_logits)
+    real = per_example(-real_logits)
+    fake = per_example(fake_logits)
     return DiscriminatorLoss(real + fake, real, fake)
 
 
 # --- Least squares (Mao et al. 2017, eq. 2 with a=0, b=c=1) --------------------
 def least_squares_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     """L_G = 1/2 (D(G(z)) - 1)^2."""
-    return _per_example(0.5 * tf.square(fake_logits - 1.0))
+    return per_example(0.5 * tf.square(fake_logits - 1.0))
 
 
 def least_squares_discriminator_loss(real_logits, fake_logits) -> DiscriminatorLoss:
     """L_D = 1/2 (D(x) - 1)^2 + 1/2 D(G(z))^2."""
-    real = _per_example(0.5 * tf.square(real_logits - 1.0))
-    fake = _per_example(0.5 * tf.square(fake_logits))
+    real = per_example(0.5 * tf.square(real_logits - 1.0))
+    fake = per_example(0.5 * tf.square(fake_logits))
     return DiscriminatorLoss(real + fake, real, fake)
 
 
@@ -138,4 +140,17 @@ def r1_penalty(discriminator: Callable, real: tf.Tensor) -> tf.Tensor:
     return 0.5 * _input_gradient_norm_sq(discriminator, real)
 
 
-PENALTIES = ("none", "wgan_gp", "r1")
+def no_penalty(discriminator: Callable, real: tf.Tensor, fake: tf.Tensor,
+               rng: RowRandom) -> tf.Tensor:
+    return tf.zeros([tf.shape(real)[0]])
+
+
+# A penalty: (discriminator: video [B, ...] -> logits [B], real, fake, rng) -> [B], the
+# per-example penalty before its weight (loss.penalty_weight).
+Penalty = Callable[[Callable, tf.Tensor, tf.Tensor, RowRandom], tf.Tensor]
+
+PENALTIES: dict[str, Penalty] = {
+    "none": no_penalty,
+    "wgan_gp": lambda d, real, fake, rng: wgan_gp_penalty(d, real, fake, rng.uniform()),
+    "r1": lambda d, real, fake, rng: r1_penalty(d, real),
+}

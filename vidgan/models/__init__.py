@@ -1,38 +1,162 @@
-"""Model registry: config names -> classes, so new architectures need no trainer change."""
+"""Model families: a registry of name -> (config section, generator, discriminator).
+
+A family owns its config section (`model.<name>`, a frozen dataclass next to its classes)
+and builds its generator and discriminator from it and the data's clip shape. The trainer,
+export, synthesis and evaluation only see the `Generator` / `Discriminator` interfaces
+(declared inputs, named logit heads), so a new family plugs in with `register_family`.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import dataclasses
+from typing import TYPE_CHECKING, Any, Callable
 
-from vidgan.models.discriminators import VideoDiscriminator
-from vidgan.models.generators import VideoGenerator
+from vidgan.models import dcgan3d, resnet3d
+from vidgan.models.base import Discriminator, Generator, InputSpec
+from vidgan.models.dcgan3d import VideoDiscriminator, VideoGenerator
 from vidgan.models.layers import StagePlan, plan_stages
+from vidgan.models.resnet3d import ResNet3DDiscriminator, ResNet3DGenerator
 
 if TYPE_CHECKING:
-    from vidgan.config import Config
-
-GENERATORS = {"dcgan3d": VideoGenerator}
-DISCRIMINATORS = {"dcgan3d": VideoDiscriminator}
+    from vidgan.config import Config, DataConfig
 
 
-def build_generator(config: "Config", name: str = "generator") -> VideoGenerator:
-    """An UNBUILT generator for `config`; call it on a latent batch to create weights."""
-    g, d = config.model.generator, config.data
-    return GENERATORS[g.name](
-        d.num_frames, d.height, d.width, z_dim=g.z_dim, channels=g.channels,
-        max_channels=g.max_channels, norm=g.norm, rgb_kernel=g.rgb_kernel,
-        rgb_mix=g.rgb_mix, name=name)
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """name: the key in FAMILIES and of its config section model.<name>.
+    config: the section's frozen dataclass. generator / discriminator: (data config,
+    section, Keras name) -> an UNBUILT model. check: (section, whole config) -> problems, each naming its field relative
+    to the section ("generator.norm: ...").
+    tiny: shrinks the section (an ml_collections ConfigDict) for the `:tiny` variants.
+    default_loss: the loss `loss.name="auto"` means for this family."""
+
+    name: str
+    config: type
+    generator: Callable[["DataConfig", Any, str], Generator]
+    discriminator: Callable[["DataConfig", Any, str], Discriminator]
+    check: Callable[[Any, "Config"], list[str]]
+    tiny: Callable[[Any], None]
+    default_loss: str
+    description: str
 
 
-def build_discriminator(config: "Config", name: str = "discriminator") -> VideoDiscriminator:
-    """An UNBUILT discriminator for `config`; call it on a video batch to create weights."""
-    m, d = config.model.discriminator, config.data
-    return DISCRIMINATORS[m.name](
-        d.num_frames, d.height, d.width, channels=m.channels, max_channels=m.max_channels,
-        norm=m.norm, spectral_norm=m.spectral_norm, name=name)
+FAMILIES: dict[str, Family] = {}
+
+
+def register_family(family: Family) -> None:
+    if family.name in FAMILIES:
+        raise ValueError(f"model family {family.name!r} is already registered")
+    FAMILIES[family.name] = family
+
+
+def _shape(data: "DataConfig") -> tuple[int, int, int]:
+    return data.num_frames, data.height, data.width
+
+
+def _choices(value: str, field: str, choices) -> list[str]:
+    return [] if value in choices else [f"{field}: {value!r} is not one of {', '.join(choices)}"]
+
+
+def _widths(section) -> list[str]:
+    problems = []
+    for part in ("generator", "discriminator"):
+        net = getattr(section, part)
+        if net.channels < 1:
+            problems.append(f"{part}.channels must be >= 1")
+        if net.max_channels < net.channels:
+            problems.append(f"{part}.max_channels must be >= {part}.channels")
+    if section.generator.z_dim < 1:
+        problems.append("generator.z_dim must be >= 1")
+    return problems
+
+
+def _tiny(section) -> None:
+    for net in (section.generator, section.discriminator):
+        net.channels, net.max_channels = 8, 32
+
+
+def _check_dcgan3d(section: dcgan3d.DCGAN3DConfig, config: "Config") -> list[str]:
+    g, d = section.generator, section.discriminator
+    problems = _widths(section) + _choices(g.norm, "generator.norm", ("batch", "none"))
+    problems += _choices(d.norm, "discriminator.norm", ("none", "layer", "batch"))
+    if g.rgb_kernel not in (1, 3):
+        problems.append("generator.rgb_kernel must be 1 or 3")
+    if g.rgb_mix < 0:
+        problems.append("generator.rgb_mix must be >= 0 (0: no mixing conv)")
+    if d.norm == "batch" and config.loss.penalty != "none":
+        problems.append(f"discriminator.norm=batch cannot be used with loss.penalty="
+                        f"{config.loss.penalty}, which needs per-example input gradients: "
+                        "use discriminator.norm=none or layer")
+    return problems
+
+
+def _check_resnet3d(section: resnet3d.ResNet3DConfig, config: "Config") -> list[str]:
+    g, d = section.generator, section.discriminator
+    problems = _widths(section) + _choices(g.conv, "generator.conv", resnet3d.CONVS)
+    problems += _choices(d.conv, "discriminator.conv", resnet3d.CONVS)
+    problems += _choices(g.upsample, "generator.upsample", resnet3d.UPSAMPLES)
+    if g.rgb_mix < 0:
+        problems.append("generator.rgb_mix must be >= 0 (0: no mixing conv)")
+    return problems
+
+
+register_family(Family(
+    name="dcgan3d", config=dcgan3d.DCGAN3DConfig,
+    generator=lambda data, s, name: VideoGenerator(
+        *_shape(data), **dataclasses.asdict(s.generator), name=name),
+    discriminator=lambda data, s, name: VideoDiscriminator(
+        *_shape(data), **dataclasses.asdict(s.discriminator), name=name),
+    check=_check_dcgan3d, tiny=_tiny, default_loss="non_saturating",
+    description="DCGAN-style: transposed convs up, strided convs down (VGAN/TGAN)"))
+register_family(Family(
+    name="resnet3d", config=resnet3d.ResNet3DConfig,
+    generator=lambda data, s, name: ResNet3DGenerator(
+        *_shape(data), **dataclasses.asdict(s.generator), name=name),
+    discriminator=lambda data, s, name: ResNet3DDiscriminator(
+        *_shape(data), **dataclasses.asdict(s.discriminator), name=name),
+    check=_check_resnet3d, tiny=_tiny, default_loss="hinge",
+    description="residual BigGAN/DVD-GAN blocks, resize-then-conv up, spectral-norm D"))
+
+
+def section(config: "Config"):
+    """The selected family's config section."""
+    return getattr(config.model, config.model.family)
+
+
+def build_generator(config: "Config", name: str = "generator") -> Generator:
+    """An UNBUILT generator for `config`; `build_models` or a first call creates weights."""
+    return FAMILIES[config.model.family].generator(config.data, section(config), name)
+
+
+def build_discriminator(config: "Config", name: str = "discriminator") -> Discriminator:
+    """An UNBUILT discriminator for `config`."""
+    return FAMILIES[config.model.family].discriminator(config.data, section(config), name)
+
+
+def dummy_inputs(generator: Generator, batch: int = 1) -> dict:
+    """Zeros for every declared input, [batch, *shape]: calling on them builds the model."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    return {name: tf.zeros([batch, *spec.shape], spec.dtype)
+            for name, spec in generator.input_specs().items()}
+
+
+def build(generator: Generator, discriminator: Discriminator | None = None) -> None:
+    """Creates the weights of an unbuilt generator (and discriminator) by one call each on
+    zeros (subclassed Keras models create weights on their first call)."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    inputs = dummy_inputs(generator)
+    generator(inputs)
+    if discriminator is not None:
+        conditions = {k: v for k, v in inputs.items()
+                      if generator.input_specs()[k].source == "data"}
+        discriminator({"video": tf.zeros([1, *generator.video_shape]), **conditions})
 
 
 __all__ = [
-    "DISCRIMINATORS", "GENERATORS", "StagePlan", "VideoDiscriminator", "VideoGenerator",
-    "build_discriminator", "build_generator", "plan_stages",
+    "Discriminator", "FAMILIES", "Family", "Generator", "InputSpec", "ResNet3DDiscriminator",
+    "ResNet3DGenerator", "StagePlan", "VideoDiscriminator", "VideoGenerator", "build",
+    "build_discriminator", "build_generator", "dummy_inputs", "plan_stages",
+    "register_family", "section",
 ]

@@ -18,17 +18,20 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from vidgan import augment as augment_lib
 from vidgan import data as data_lib
 from vidgan import losses as losses_lib
 from vidgan import metrics
 from vidgan import models
 from vidgan.config import Config, ConfigError
+from vidgan.models import sampling
+from vidgan.rng import RowRandom
 from vidgan.training import summaries
 from vidgan.training import workdir as workdir_lib
 from vidgan.training.strategy import make_strategy
 
 # Streams of the stateless RNG, folded into (train.seed, step).
-_LATENTS_D, _LATENTS_G, _PENALTY, _FIXED = 0, 1, 2, 3
+_LATENTS_D, _LATENTS_G, _PENALTY, _AUGMENT_D_REAL, _AUGMENT_D_FAKE, _AUGMENT_G = 0, 1, 2, 4, 5, 6
 
 
 class NonFiniteLossError(RuntimeError):
@@ -65,6 +68,8 @@ class Trainer:
             raise ConfigError(f"train.batch_size={self.global_batch} must be a multiple of "
                               f"the {self.replicas} replicas")
         self.loss = losses_lib.LOSSES[config.loss.name]
+        self.penalty = losses_lib.PENALTIES[config.loss.penalty]
+        self.augment = augment_lib.parse(config.train.augment)
         t, d = config.train, config.data
         # Seeds Python, NumPy and TF (hence Keras initializers): the same config gives
         # the same initial weights.
@@ -73,10 +78,8 @@ class Trainer:
             self.generator = models.build_generator(config)
             self.ema_generator = models.build_generator(config, name="ema_generator")
             self.discriminator = models.build_discriminator(config)
-            z = tf.zeros([1, config.model.generator.z_dim])
-            self.generator(z)
-            self.ema_generator(z)
-            self.discriminator(tf.zeros([1, d.num_frames, d.height, d.width, 3]))
+            models.build(self.generator, self.discriminator)
+            models.build(self.ema_generator)
             self.ema_generator.set_weights(self.generator.get_weights())
             self.g_optimizer = keras.optimizers.Adam(t.g_lr, beta_1=t.beta1, beta_2=t.beta2)
             self.d_optimizer = keras.optimizers.Adam(t.d_lr, beta_1=t.beta1, beta_2=t.beta2)
@@ -96,7 +99,10 @@ class Trainer:
             self.checkpoint, os.path.join(workdir, "checkpoints"),
             max_to_keep=t.keep_checkpoints)
         self._train_step = tf.function(self._step_fn)
-        self._sample = tf.function(lambda z: self.ema_generator(z, training=False))
+        self.input_specs = self.generator.input_specs()
+        self.data_inputs = tuple(name for name, spec in self.input_specs.items()
+                                 if spec.source == "data")
+        self._sample = tf.function(lambda inputs: self.ema_generator(inputs, training=False))
 
     # --- randomness ---------------------------------------------------------
     def _seed(self, step: tf.Tensor, stream: int, index: int = 0) -> tf.Tensor:
@@ -104,28 +110,36 @@ class Trainer:
         fold_in = tf.random.experimental.stateless_fold_in
         return fold_in(fold_in(base, stream), index)
 
-    def _replica_slice(self, x: tf.Tensor) -> tf.Tensor:
-        """This replica's rows of a global-batch tensor [GB, ...] -> [GB / replicas, ...].
+    def _rows(self) -> tuple[tf.Tensor, int]:
+        """(first global-batch row of this replica, rows per replica).
 
-        The distributed dataset gives replica r rows [r*b, (r+1)*b) of each batch;
-        latents are drawn for the global batch and sliced the same way, so N replicas
-        see exactly what one device would.
+        The distributed dataset gives replica r rows [r*b, (r+1)*b) of each batch; every
+        random draw is keyed by global row, so N replicas see exactly what one device would.
         """
         ctx = tf.distribute.get_replica_context()
         local = self.global_batch // ctx.num_replicas_in_sync
-        start = ctx.replica_id_in_sync_group * local
-        return x[start:start + local]
+        return ctx.replica_id_in_sync_group * local, local
 
-    def _latents(self, step: tf.Tensor, stream: int, index: int = 0) -> tf.Tensor:
-        z = tf.random.stateless_normal(
-            [self.global_batch, self.config.model.generator.z_dim], self._seed(step, stream, index))
-        return self._replica_slice(z)  # [B_local, z_dim]
+    def _rng(self, step: tf.Tensor, stream: int, index: int = 0) -> RowRandom:
+        start, local = self._rows()
+        return RowRandom(self._seed(step, stream, index), self.global_batch, start, local)
 
-    def fixed_latents(self) -> tf.Tensor:
-        """The latents sampled every `sample_every` steps: [num_samples, z_dim]."""
-        seed = self._seed(tf.constant(-1, tf.int64), _FIXED)
-        return tf.random.stateless_normal(
-            [self.config.train.num_samples, self.config.model.generator.z_dim], seed)
+    def _generator_inputs(self, batch: dict, step: tf.Tensor, stream: int,
+                          index: int = 0) -> dict[str, tf.Tensor]:
+        """Noise inputs from (train.seed, step, stream, index, row); data inputs (labels,
+        context frames) from this replica's real batch."""
+        start, local = self._rows()
+        pairs = sampling.seed_pairs_for_step(self.config.train.seed, step, stream, index,
+                                             tf.range(start, start + local))
+        inputs = sampling.draw_noise(self.input_specs, pairs)
+        inputs.update({name: batch[name] for name in self.data_inputs})
+        return inputs
+
+    def fixed_inputs(self) -> dict[str, tf.Tensor]:
+        """The generator inputs sampled every `sample_every` steps: seeds 0..num_samples-1
+        under export's rule, so the samples are what the exported model gives for them."""
+        seeds = tf.range(self.config.train.num_samples, dtype=tf.int64)
+        return sampling.draw_noise(self.input_specs, sampling.seed_pairs_for_seeds(seeds))
 
     # --- one replica's updates ------------------------------------------------
     def _apply(self, optimizer, tape, loss, variables) -> tf.Tensor:
@@ -148,62 +162,96 @@ class Trainer:
         return norm
 
     def _average(self, per_example: tf.Tensor) -> tf.Tensor:
-        return tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch)
+        return tf.nn.compute_average_loss(losses_lib.per_example(per_example),
+                                          global_batch_size=self.global_batch)
 
-    def _d_update(self, real: tf.Tensor, step: tf.Tensor,
+    def _judge(self, video: tf.Tensor, conditions: dict, step: tf.Tensor, stream: int,
+               index: int) -> dict[str, tf.Tensor]:
+        """D's heads on `video` [B_local, T, H, W, 3], DiffAugmented when configured."""
+        if self.augment:
+            video = augment_lib.augment(video, self.augment, self._rng(step, stream, index))
+        return self.discriminator({"video": video, **conditions}, training=True)
+
+    def _weighted(self, heads: dict[str, tf.Tensor]) -> tf.Tensor:
+        """sum_h w_h * mean logits of head h: [B] (what penalties differentiate)."""
+        w = self.discriminator.head_weights
+        return tf.add_n([w[h] * losses_lib.per_example(heads[h]) for h in sorted(heads)])
+
+    def _d_update(self, batch: dict, step: tf.Tensor,
                   index: int) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
-        """real: [B_local, T, H, W, 3]. Returns (this replica's share of each metric's
-        global mean, the global gradient norm)."""
+        """batch: this replica's real batch ({"video": [B_local, T, H, W, 3], ...}).
+        Returns (this replica's share of each metric's global mean, the global grad norm)."""
         cfg = self.config.loss
-        fake = self.generator(self._latents(step, _LATENTS_D, index), training=True)
-        D = self.discriminator  # noqa: N806
+        conditions = {name: batch[name] for name in self.data_inputs}
+        fake = self.generator(self._generator_inputs(batch, step, _LATENTS_D, index),
+                              training=True)
+        real = batch["video"]
+        weights = self.discriminator.head_weights
         with tf.GradientTape() as tape:
-            real_logits = D(real, training=True)  # [B_local]
-            fake_logits = D(fake, training=True)
-            parts = self.loss.discriminator(real_logits, fake_logits)
-            if cfg.penalty == "wgan_gp":
-                eps = tf.random.stateless_uniform(
-                    [self.global_batch], self._seed(step, _PENALTY, index))
-                penalty = losses_lib.wgan_gp_penalty(
-                    lambda x: D(x, training=True), real, fake, self._replica_slice(eps))
-            elif cfg.penalty == "r1":
-                penalty = losses_lib.r1_penalty(lambda x: D(x, training=True), real)
-            else:
-                penalty = tf.zeros_like(parts.total)
-            loss = self._average(parts.total + cfg.penalty_weight * penalty)
-        grad_norm = self._apply(self.d_optimizer, tape, loss, D.trainable_variables)
-        return {
+            real_heads = self._judge(real, conditions, step, _AUGMENT_D_REAL, index)
+            fake_heads = self._judge(fake, conditions, step, _AUGMENT_D_FAKE, index)
+            parts = {h: self.loss.discriminator(real_heads[h], fake_heads[h]) for h in weights}
+            total = tf.add_n([weights[h] * parts[h].total for h in sorted(weights)])
+            if self.augment:  # the penalty sees the clips D judged
+                real = augment_lib.augment(real, self.augment,
+                                           self._rng(step, _AUGMENT_D_REAL, index))
+                fake = augment_lib.augment(fake, self.augment,
+                                           self._rng(step, _AUGMENT_D_FAKE, index))
+            penalty = self.penalty(
+                lambda x: self._weighted(self.discriminator({"video": x, **conditions},
+                                                            training=True)),
+                real, fake, self._rng(step, _PENALTY, index))
+            loss = self._average(total + cfg.penalty_weight * penalty)
+        grad_norm = self._apply(self.d_optimizer, tape, loss,
+                                self.discriminator.trainable_variables)
+        metrics_ = {
             "loss/d": loss,
-            "loss/d_real": self._average(parts.real),
-            "loss/d_fake": self._average(parts.fake),
+            "loss/d_real": self._average(tf.add_n([weights[h] * parts[h].real
+                                                   for h in sorted(weights)])),
+            "loss/d_fake": self._average(tf.add_n([weights[h] * parts[h].fake
+                                                   for h in sorted(weights)])),
             "loss/penalty": self._average(penalty),
-            "d_logits/real": self._average(real_logits),
-            "d_logits/fake": self._average(fake_logits),
-        }, grad_norm
+            "d_logits/real": self._average(self._weighted(real_heads)),
+            "d_logits/fake": self._average(self._weighted(fake_heads)),
+        }
+        if len(weights) > 1:  # one head: these equal the totals above
+            for h in weights:
+                metrics_[f"loss/d_{h}"] = self._average(parts[h].total)
+                metrics_[f"d_logits/{h}_real"] = self._average(real_heads[h])
+                metrics_[f"d_logits/{h}_fake"] = self._average(fake_heads[h])
+        return metrics_, grad_norm
 
-    def _g_update(self, step: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
-        z = self._latents(step, _LATENTS_G)
+    def _g_update(self, batch: dict, step: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+        conditions = {name: batch[name] for name in self.data_inputs}
+        inputs = self._generator_inputs(batch, step, _LATENTS_G)
+        weights = self.discriminator.head_weights
         with tf.GradientTape() as tape:
-            fake = self.generator(z, training=True)  # [B_local, T, H, W, 3]
-            loss = self._average(self.loss.generator(self.discriminator(fake, training=True)))
+            fake = self.generator(inputs, training=True)  # [B_local, T, H, W, 3]
+            heads = self._judge(fake, conditions, step, _AUGMENT_G, 0)
+            per_head = {h: self.loss.generator(heads[h]) for h in weights}
+            loss = self._average(tf.add_n([weights[h] * per_head[h] for h in sorted(weights)]))
         grad_norm = self._apply(self.g_optimizer, tape, loss, self.generator.trainable_variables)
-        return {"loss/g": loss}, grad_norm
+        metrics_ = {"loss/g": loss}
+        if len(weights) > 1:
+            metrics_.update({f"loss/g_{h}": self._average(per_head[h]) for h in weights})
+        return metrics_, grad_norm
 
-    def _replica_step(self, reals: tuple[tf.Tensor, ...], step: tf.Tensor):
-        """D metrics are averaged over the n_critic updates of the step."""
-        d_updates = [self._d_update(real, step, index) for index, real in enumerate(reals)]
+    def _replica_step(self, batches: tuple[dict, ...], step: tf.Tensor):
+        """D metrics are averaged over the n_critic updates of the step; the G update
+        takes its data inputs (labels, context) from the last real batch."""
+        d_updates = [self._d_update(batch, step, index) for index, batch in enumerate(batches)]
         d_metrics = {key: tf.add_n([m[key] for m, _ in d_updates]) / len(d_updates)
                      for key in d_updates[0][0]}
         d_norm = tf.add_n([norm for _, norm in d_updates]) / len(d_updates)
-        g_metrics, g_norm = self._g_update(step)
+        g_metrics, g_norm = self._g_update(batches[-1], step)
         ctx = tf.distribute.get_replica_context()
         summed = ctx.all_reduce(tf.distribute.ReduceOp.SUM, {**d_metrics, **g_metrics})
         return {**summed, "grad_norm/d": d_norm, "grad_norm/g": g_norm}
 
     # --- the compiled step (cross-replica) ------------------------------------
     def _step_fn(self, iterator) -> dict[str, tf.Tensor]:
-        reals = tuple(next(iterator)["video"] for _ in range(self.config.train.n_critic))
-        per_replica = self.strategy.run(self._replica_step, args=(reals, self.step))
+        batches = tuple(next(iterator) for _ in range(self.config.train.n_critic))
+        per_replica = self.strategy.run(self._replica_step, args=(batches, self.step))
         # Every value is already identical on all replicas: take the first.
         results = {k: self.strategy.experimental_local_results(v)[0]
                    for k, v in per_replica.items()}
@@ -250,9 +298,9 @@ class Trainer:
         """Runs one step; returns its metrics as Python floats."""
         return {k: float(v) for k, v in self._train_step(iterator).items()}
 
-    def sample(self, z: tf.Tensor | None = None) -> np.ndarray:
-        """EMA-generator videos for `z` (default: the fixed latents): [N, T, H, W, 3]."""
-        return self._sample(self.fixed_latents() if z is None else z).numpy()
+    def sample(self, inputs: dict | None = None) -> np.ndarray:
+        """EMA-generator videos for `inputs` (default: the fixed ones): [N, T, H, W, 3]."""
+        return self._sample(self.fixed_inputs() if inputs is None else inputs).numpy()
 
     def train(self) -> int:
         """Trains to `train.steps`, resuming from the workdir; returns the final step."""

@@ -1,0 +1,98 @@
+"""What every generator and discriminator declares, so the trainer, export, synthesis and
+evaluation run any family without knowing which.
+
+A generator declares its inputs (`input_specs`): per-example shapes, and where each comes
+from: "noise" inputs are drawn from a seed by `vidgan.models.sampling`; "data" inputs
+(class labels, context frames) are taken from the batch in training and given by the user
+at synthesis. A discriminator returns a dict of named logit heads, each [B] (or
+patch-shaped [B, ...]), weighted by `head_weights` in the loss.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import keras
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSpec:
+    """One generator input: per-example `shape` and `dtype`; `source` is "noise" or "data"."""
+
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+    source: str = "noise"
+
+
+def _as_dict(inputs: Any, key: str) -> dict:
+    """A bare tensor is shorthand for {key: tensor} (a latent batch, a video batch)."""
+    return dict(inputs) if isinstance(inputs, dict) else {key: inputs}
+
+
+class Generator(keras.Model):
+    """Base of every generator: inputs {name: [B, *spec.shape]} -> video [B, T, H, W, 3]
+    float32 in [-1, 1]. Subclasses implement `generate(inputs, training)` and may extend
+    `input_specs()`. Calling with a bare tensor means {"latent": tensor}.
+    """
+
+    def __init__(self, num_frames: int, height: int, width: int, z_dim: int, **kwargs):
+        super().__init__(**kwargs)
+        self.video_shape = (num_frames, height, width, 3)
+        self.z_dim = z_dim
+
+    def input_specs(self) -> dict[str, InputSpec]:
+        return {"latent": InputSpec((self.z_dim,))}
+
+    def call(self, inputs, training=False):
+        inputs = _as_dict(inputs, "latent")
+        specs = self.input_specs()
+        missing = sorted(set(specs) - set(inputs))
+        if missing:
+            raise ValueError(f"generator {self.name} needs inputs {', '.join(specs)}; "
+                             f"missing {', '.join(missing)}")
+        for name, spec in specs.items():
+            shape = tuple(inputs[name].shape[1:])
+            if shape != spec.shape:
+                raise ValueError(f"generator expects {name} of shape "
+                                 f"[B, {', '.join(map(str, spec.shape))}], got "
+                                 f"{inputs[name].shape}")
+        return self.generate({k: inputs[k] for k in specs}, training=training)
+
+    def generate(self, inputs: dict, training: bool = False):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {**super().get_config(), **self._config}
+
+
+class Discriminator(keras.Model):
+    """Base of every discriminator: {"video": [B, T, H, W, 3], ...} -> {head: logits}.
+
+    Each head's logits are float32 [B] or [B, ...]; `head_weights` weighs each head's loss
+    (default: one head "video" of weight 1). Calling with a bare tensor means {"video": x}.
+    """
+
+    def __init__(self, num_frames: int, height: int, width: int,
+                 head_weights: dict[str, float] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.video_shape = (num_frames, height, width, 3)
+        self.head_weights = dict(head_weights or {"video": 1.0})
+
+    def call(self, inputs, training=False):
+        inputs = _as_dict(inputs, "video")
+        if tuple(inputs["video"].shape[1:]) != self.video_shape:
+            raise ValueError(
+                f"discriminator expects video of shape [B, {', '.join(map(str, self.video_shape))}]"
+                f", got {inputs['video'].shape}")
+        heads = self.judge(inputs, training=training)
+        if set(heads) != set(self.head_weights):
+            raise ValueError(f"discriminator {self.name} returned heads {sorted(heads)}, "
+                             f"declared {sorted(self.head_weights)}")
+        return heads
+
+    def judge(self, inputs: dict, training: bool = False) -> dict:
+        raise NotImplementedError
+
+    def get_config(self):
+        return {**super().get_config(), **self._config}

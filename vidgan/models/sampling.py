@@ -1,0 +1,60 @@
+"""The one rule that turns seeds into a generator's noise inputs.
+
+Every noise input of a generator (see `InputSpec`) is drawn PER EXAMPLE from a seed pair
+[2] int64 with `tf.random.stateless_normal`: the k-th noise input (in the generator's
+declared order) of an example with seed pair p is `stateless_normal(shape, fold_in(p, k))`
+for k > 0 and `stateless_normal(shape, p)` for k = 0. The seed pair of
+
+- an exported or evaluated video of seed s is [s, SEED_STREAM];
+- example i of stream `stream` at training step `step` is
+  fold_in(fold_in(fold_in([train.seed, step], stream), index), i)
+  (`index` tells apart the n_critic D updates of a step).
+
+Drawing per example makes a batch's inputs independent of its size and of how it is split
+across replicas, so "seed s gives the same video" holds at every batch size and a mirrored
+run sees what one device sees.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from vidgan.models.base import InputSpec
+
+SEED_STREAM = 0  # the second half of an exported seed's pair (room for other streams)
+
+
+def noise_specs(specs: dict[str, InputSpec]) -> dict[str, InputSpec]:
+    return {name: spec for name, spec in specs.items() if spec.source == "noise"}
+
+
+def draw_noise(specs: dict[str, InputSpec], seed_pairs: tf.Tensor) -> dict[str, tf.Tensor]:
+    """seed_pairs int64 [N, 2] -> {noise input name: float32 [N, *shape]}."""
+    fold_in = tf.random.experimental.stateless_fold_in
+    out = {}
+    for k, (name, spec) in enumerate(noise_specs(specs).items()):
+        def one(pair, k=k, spec=spec):
+            return tf.random.stateless_normal(spec.shape, pair if k == 0 else fold_in(pair, k),
+                                              dtype=spec.dtype)
+
+        values = tf.map_fn(one, seed_pairs,
+                           fn_output_signature=tf.TensorSpec(spec.shape, spec.dtype))
+        out[name] = tf.reshape(values, [-1, *spec.shape])  # static per-example shape
+    return out
+
+
+def seed_pairs_for_seeds(seeds: tf.Tensor) -> tf.Tensor:
+    """Exported seeds int64 [N] -> seed pairs [N, 2]: [s, SEED_STREAM]."""
+    seeds = tf.cast(seeds, tf.int64)
+    return tf.stack([seeds, tf.fill(tf.shape(seeds), tf.constant(SEED_STREAM, tf.int64))],
+                    axis=1)
+
+
+def seed_pairs_for_step(train_seed: int, step: tf.Tensor, stream: int, index: int,
+                        rows: tf.Tensor) -> tf.Tensor:
+    """Training example rows int [N] (global batch positions) -> seed pairs [N, 2]."""
+    fold_in = tf.random.experimental.stateless_fold_in
+    base = tf.stack([tf.constant(train_seed, tf.int64), tf.cast(step, tf.int64)])
+    base = fold_in(fold_in(base, stream), index)
+    return tf.map_fn(lambda i: fold_in(base, i), tf.cast(rows, tf.int64),
+                     fn_output_signature=tf.TensorSpec([2], tf.int64))
