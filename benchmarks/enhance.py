@@ -112,7 +112,7 @@ def speed_table(sr_workdir: str | None) -> dict:
     spec.loader.exec_module(module)
     config = config_lib.from_dict(module.get_config())
     generator = models.build_generator(config)
-    z = tf.random.normal([16, config.model.generator.z_dim])
+    z = tf.random.normal([16, generator.z_dim])
     generate = tf.function(lambda: generator(z, training=False))
     out["generator 16x64x64 (benchmark preset)"] = frames_per_sec(
         lambda: generate().numpy(), 16 * 16)

@@ -64,7 +64,7 @@ def main() -> None:
 
     # 1. Keras in process vs SavedModel, same batch, interleaved.
     generator = trainer.ema_generator
-    z = tf.random.normal([args.batch, config.model.generator.z_dim])
+    z = tf.random.normal([args.batch, generator.z_dim])
     keras_fn = tf.function(lambda z: export.to_uint8(generator(z, training=False)))
     loaded = tf.saved_model.load(model_path)
     generate = loaded.signatures["generate"]

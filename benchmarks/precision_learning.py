@@ -41,7 +41,7 @@ def run_once(seed: int, precision: str, steps: int, num_frames: int, fvd_clips: 
              workdir: str, rgb_kernel: int = 3, rgb_mix: int = 16,
              g_channels: int | None = None) -> dict:
     cfg = config_lib.make_tiny(config_lib.default_config())
-    g = cfg.model.generator
+    g = cfg.model.dcgan3d.generator
     g.z_dim = 16
     g.rgb_kernel, g.rgb_mix = rgb_kernel, rgb_mix
     if g_channels:  # a wider generator: last stage g_channels, at most 4x that
@@ -54,7 +54,7 @@ def run_once(seed: int, precision: str, steps: int, num_frames: int, fvd_clips: 
         precision=precision))
     trainer = Trainer(config, workdir, tf.distribute.OneDeviceStrategy("/cpu:0"))
     reals = np.concatenate([b["video"].numpy() for b in trainer.dataset(10_000).take(4)])
-    z = tf.random.stateless_normal([64, config.model.generator.z_dim], seed=[7, 7])
+    z = tf.random.stateless_normal([64, trainer.generator.z_dim], seed=[7, 7])
     before = metrics.statistics_distance(trainer.sample(z), reals)
     trainer.train()
     after = metrics.statistics_distance(trainer.sample(z), reals)
@@ -75,8 +75,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--num_frames", type=int, default=16)
     parser.add_argument("--fvd_clips", type=int, default=256)
-    parser.add_argument("--rgb_kernel", type=int, default=3, help="model.generator.rgb_kernel")
-    parser.add_argument("--rgb_mix", type=int, default=16, help="model.generator.rgb_mix")
+    parser.add_argument("--rgb_kernel", type=int, default=3, help="model.dcgan3d.generator.rgb_kernel")
+    parser.add_argument("--rgb_mix", type=int, default=16, help="model.dcgan3d.generator.rgb_mix")
     parser.add_argument("--g_channels", type=int, default=0,
                         help="generator channels of the last stage (0: the tiny config's 8)")
     parser.add_argument("--json", default=None)

@@ -1,6 +1,7 @@
 """Training speed against this machine's ceiling, fp32 and mixed bfloat16, in ONE run.
 
-    python benchmarks/train_step.py [--steps=5] [--sizes=8x32x32,16x32x32,16x64x64]
+    python benchmarks/train_step.py [--family=dcgan3d|resnet3d] [--steps=5]
+        [--sizes=8x32x32,16x32x32,16x64x64]
         [--malloc=keep|system]
         [--json=benchmarks/results/train_step.json] [--markdown=benchmarks/results/train_step.md]
     python benchmarks/train_step.py --tiny      # seconds: what the test runs
@@ -11,8 +12,8 @@ returned to the OS); --malloc=system measures glibc's default for comparison.
 (a) ceilings: conv3d (a 3x3x3 conv [8, 8, 32, 32, 256] -> 256, the shape class of the
     preset's middle stages) and matmul (4096 x 4096 x 4096), fp32 and bfloat16, median
     GFLOP/s of 5 runs after a warm-up.
-(b) the benchmark preset (experiments/benchmark.py: 16x64x64, batch 16, the default G and
-    D, n_critic 1) in float32 and mixed_bfloat16: median step time over --steps steps after
+(b) the benchmark preset (experiments/benchmark.py: 16x64x64, batch 16, n_critic 1; the
+    model family of --family with its section's default widths) in float32 and mixed_bfloat16: median step time over --steps steps after
     2 warm-up steps, clips/s (real clips through D), achieved GFLOP/s and its share of the
     matching conv ceiling, timed again right after every step (the machine's speed drifts
     by several % over minutes; (a)'s start-of-run ceiling gives a second share). The step reads one fixed batch from memory (input cost is (e)).
@@ -109,7 +110,7 @@ def graph_flops(fn, *specs) -> int:
 def step_flops(trainer: Trainer) -> dict:
     c = trainer.config
     d, b = c.data, trainer.global_batch
-    z_spec = tf.TensorSpec([b, c.model.generator.z_dim], tf.float32)
+    z_spec = tf.TensorSpec([b, trainer.generator.z_dim], tf.float32)
     v_spec = tf.TensorSpec([b, d.num_frames, d.height, d.width, 3], tf.float32)
     g = graph_flops(lambda z: trainer.generator(z, training=True), z_spec)
     dis = graph_flops(lambda v: trainer.discriminator(v, training=True), v_spec)
@@ -120,12 +121,15 @@ def step_flops(trainer: Trainer) -> dict:
 
 
 # --- training steps --------------------------------------------------------------------------
-def load_preset(tiny: bool) -> config_lib.Config:
+def load_preset(tiny: bool, family: str = "dcgan3d") -> config_lib.Config:
+    """experiments/benchmark.py with `family` at its section's defaults."""
     spec = importlib.util.spec_from_file_location(
         "preset", os.path.join(REPO, "experiments", "benchmark.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return config_lib.from_dict(module.get_config("tiny" if tiny else None))
+    raw = module.get_config(None)
+    raw.model.family = family
+    return config_lib.from_dict(config_lib.make_tiny(raw) if tiny else raw)
 
 
 def time_steps(config: config_lib.Config, steps: int, workdir: str,
@@ -203,7 +207,8 @@ def run(args: argparse.Namespace) -> dict:
     }
     results["a_ceilings_gflops"] = ceilings(args.tiny)
     print("(a)", {k: round(v) for k, v in results["a_ceilings_gflops"].items()}, flush=True)
-    preset = load_preset(args.tiny)
+    preset = load_preset(args.tiny, args.family)
+    results["family"] = args.family
     results["b_preset"] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for precision in ("float32", "mixed_bfloat16"):
@@ -244,7 +249,8 @@ def run(args: argparse.Namespace) -> dict:
 
 def markdown(r: dict) -> str:
     a, b = r["a_ceilings_gflops"], r["b_preset"]
-    rows = ["| measure | float32 | mixed bfloat16 | goal |", "| --- | --- | --- | --- |",
+    rows = [f"family: {r.get('family', 'dcgan3d')}", "",
+            "| measure | float32 | mixed bfloat16 | goal |", "| --- | --- | --- | --- |",
             f"| (a) conv3d ceiling, GFLOP/s | {a['conv3d_float32']:.0f} | "
             f"{a['conv3d_bfloat16']:.0f} | |",
             f"| (a) matmul ceiling, GFLOP/s | {a['matmul_float32']:.0f} | "
@@ -281,6 +287,8 @@ def markdown(r: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--family", default="dcgan3d",
+                        help="model family of the preset (its section's defaults)")
     parser.add_argument("--sizes", default="8x32x32,16x32x32,16x64x64")
     parser.add_argument("--tiny", action="store_true",
                         help="tiny preset and ceilings, for the test (seconds)")

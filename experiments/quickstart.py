@@ -14,7 +14,7 @@ def get_config(arg: str | None = None):
     config.data.height = config.data.width = 32
     config.data.num_objects = 2
     config.data.object_size = 0.3
-    for net in (config.model.generator, config.model.discriminator):
+    for net in (config.model.dcgan3d.generator, config.model.dcgan3d.discriminator):
         net.channels, net.max_channels = 32, 256
     config.train.batch_size = 16
     config.train.steps = 800

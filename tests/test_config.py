@@ -70,17 +70,17 @@ def test_to_json_is_sorted_and_complete():
 def test_overrides_on_a_config_dict_are_applied():
     """Editing the ConfigDict (as experiments and flags do) reaches the frozen Config."""
     cd = config_lib.default_config()
-    cd.model.discriminator.spectral_norm = True
+    cd.model.dcgan3d.discriminator.spectral_norm = True
     cd.loss.name = "hinge"
     cd.train.batch_size = 8
     cfg = config_lib.from_dict(cd)
-    assert cfg.model.discriminator.spectral_norm is True
+    assert cfg.model.dcgan3d.discriminator.spectral_norm is True
     assert cfg.loss.name == "hinge" and cfg.train.batch_size == 8
 
 
 # --- unknown keys / sections ---------------------------------------------------------
-@pytest.mark.parametrize("path", ["bogus", "data.bogus", "model.generator.bogus",
-                                  "model.discriminator.spectral", "train.lr"])
+@pytest.mark.parametrize("path", ["bogus", "data.bogus", "model.dcgan3d.generator.bogus",
+                                  "model.dcgan3d.discriminator.spectral", "train.lr"])
 def test_unknown_keys_name_the_dotted_path(path):
     """An unknown key at any depth raises ConfigError naming its full dotted path."""
     with pytest.raises(ConfigError, match=path.replace(".", r"\.")):
@@ -95,7 +95,7 @@ def test_unknown_section_lists_the_valid_fields():
     assert "penalty_weight" in str(e.value)
 
 
-@pytest.mark.parametrize("path", ["data", "model.generator"])
+@pytest.mark.parametrize("path", ["data", "model.dcgan3d.generator"])
 def test_scalar_in_place_of_a_section(path):
     """A scalar where a section belongs raises ConfigError naming the section."""
     with pytest.raises(ConfigError, match=path.replace(".", r"\.")):
@@ -111,8 +111,8 @@ def test_scalar_in_place_of_a_section(path):
         ("train.batch_size", 16.5),
         ("train.steps", True),  # bool for int (bool is an int subclass)
         ("data.seed", False),
-        ("model.discriminator.spectral_norm", 1),  # int for bool
-        ("model.discriminator.spectral_norm", "true"),
+        ("model.dcgan3d.discriminator.spectral_norm", 1),  # int for bool
+        ("model.dcgan3d.discriminator.spectral_norm", "true"),
         ("train.g_lr", "2e-4"),  # str for float
         ("train.g_lr", True),  # bool for float
         ("loss.name", 3),  # int for str
@@ -160,23 +160,41 @@ INVALID = [
     ([("data.object_size", 1.0)], "data.object_size"),
     ([("data.max_speed", -0.1)], "data.max_speed"),
     ([("data.max_speed", 1.5)], "data.max_speed"),
-    ([("model.generator.name", "vgan")], "model.generator.name"),
-    ([("model.discriminator.name", "vgan")], "model.discriminator.name"),
-    ([("model.generator.norm", "layer")], "model.generator.norm"),  # G: batch|none only
-    ([("model.generator.rgb_kernel", 2)], "model.generator.rgb_kernel"),  # 1 or 3
-    ([("model.generator.rgb_mix", -1)], "model.generator.rgb_mix"),
-    ([("model.discriminator.norm", "group")], "model.discriminator.norm"),
-    ([("model.generator.z_dim", 0)], "model.generator.z_dim"),
-    ([("model.generator.channels", 0)], "model.generator.channels"),
-    ([("model.discriminator.channels", 0)], "model.discriminator.channels"),
-    ([("model.generator.max_channels", 32)], "model.generator.max_channels"),
-    ([("model.discriminator.max_channels", 32)], "model.discriminator.max_channels"),
+    ([("model.family", "vgan")], "model.family"),
+    ([("model.resnet3d.generator.channels", 8)], "model.resnet3d.generator.channels"),
+    ([("model.family", "resnet3d"), ("model.dcgan3d.discriminator.norm", "layer")],
+     "model.dcgan3d.discriminator.norm"),  # set, but another family is selected
+    ([("model.family", "resnet3d"), ("model.resnet3d.generator.conv", "2d")],
+     "model.resnet3d.generator.conv"),
+    ([("model.family", "resnet3d"), ("model.resnet3d.discriminator.conv", "2d")],
+     "model.resnet3d.discriminator.conv"),
+    ([("model.family", "resnet3d"), ("model.resnet3d.generator.upsample", "bicubic")],
+     "model.resnet3d.generator.upsample"),
+    ([("model.family", "resnet3d"), ("model.resnet3d.generator.max_channels", 8)],
+     "model.resnet3d.generator.max_channels"),
+    ([("model.family", "resnet3d"), ("model.resnet3d.discriminator.channels", 0)],
+     "model.resnet3d.discriminator.channels"),
+    ([("train.augment", "color,rotate")], "train.augment"),
+    ([("train.augment", "color,color")], "train.augment"),
+    ([("train.time_budget_minutes", -1.0)], "train.time_budget_minutes"),
+    # G: batch|none only; rgb_kernel 1 or 3
+    ([("model.dcgan3d.generator.norm", "layer")], "model.dcgan3d.generator.norm"),
+    ([("model.dcgan3d.generator.rgb_kernel", 2)], "model.dcgan3d.generator.rgb_kernel"),
+    ([("model.dcgan3d.generator.rgb_mix", -1)], "model.dcgan3d.generator.rgb_mix"),
+    ([("model.dcgan3d.discriminator.norm", "group")], "model.dcgan3d.discriminator.norm"),
+    ([("model.dcgan3d.generator.z_dim", 0)], "model.dcgan3d.generator.z_dim"),
+    ([("model.dcgan3d.generator.channels", 0)], "model.dcgan3d.generator.channels"),
+    ([("model.dcgan3d.discriminator.channels", 0)], "model.dcgan3d.discriminator.channels"),
+    ([("model.dcgan3d.generator.max_channels", 32)],
+     "model.dcgan3d.generator.max_channels"),
+    ([("model.dcgan3d.discriminator.max_channels", 32)],
+     "model.dcgan3d.discriminator.max_channels"),
     ([("data.height", 33)], "height"),  # odd: no 2x stage (plan_stages' error)
     ([("loss.name", "relativistic")], "loss.name"),
     ([("loss.penalty", "dragan")], "loss.penalty"),
     ([("loss.penalty_weight", -1.0)], "loss.penalty_weight"),
-    ([("loss.penalty", "wgan_gp"), ("model.discriminator.norm", "batch")],
-     "model.discriminator.norm"),
+    ([("loss.penalty", "wgan_gp"), ("model.dcgan3d.discriminator.norm", "batch")],
+     "model.dcgan3d.discriminator.norm"),
     ([("train.steps", 0)], "train.steps"),
     ([("train.batch_size", 0)], "train.batch_size"),
     ([("train.n_critic", 0)], "train.n_critic"),
@@ -197,8 +215,8 @@ INVALID = [
     ([("train.seed", -1)], "train.seed"),
     ([("train.seed", 2**32)], "train.seed"),
     ([("data.seed", 2**32)], "data.seed"),
-    ([("loss.penalty", "r1"), ("model.discriminator.norm", "batch")],
-     "model.discriminator.norm"),
+    ([("loss.penalty", "r1"), ("model.dcgan3d.discriminator.norm", "batch")],
+     "model.dcgan3d.discriminator.norm"),
     ([("train.strategy", "tpu")], "train.strategy"),
     ([("data.decode_parallelism", -1)], "data.decode_parallelism"),
     ([("train.batch_size", 6), ("train.cpu_devices", 4)], "train.batch_size"),
@@ -229,13 +247,13 @@ def test_plan_stage_errors_are_config_errors_under_data():
         [("data.max_speed", 1.0)],
         [("data.height", 8), ("data.width", 8)],
         [("loss.penalty_weight", 0.0)],
-        [("loss.penalty", "wgan_gp"), ("model.discriminator.norm", "layer")],
-        [("loss.penalty", "r1"), ("model.discriminator.norm", "layer")],
+        [("loss.penalty", "wgan_gp"), ("model.dcgan3d.discriminator.norm", "layer")],
+        [("loss.penalty", "r1"), ("model.dcgan3d.discriminator.norm", "layer")],
         [("data.seed", 2**32 - 1), ("train.seed", 2**32 - 1)],
         # An uneven batch is fine on one device.
         [("train.batch_size", 6), ("train.cpu_devices", 4), ("train.strategy", "one_device")],
         [("train.batch_size", 8), ("train.cpu_devices", 4), ("train.strategy", "mirrored")],
-        [("model.generator.max_channels", 64)],  # == channels
+        [("model.dcgan3d.generator.max_channels", 64)],  # == channels
     ],
 )
 def test_valid_edge_cases_pass(changes):
@@ -263,17 +281,17 @@ def test_configs_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.train.steps = 5
     with pytest.raises(dataclasses.FrozenInstanceError):
-        cfg.model.generator.z_dim = 5
+        cfg.model.dcgan3d.generator.z_dim = 5
 
 
 def test_differences_reports_changed_fields():
     """differences() lists exactly the changed dotted fields as 'path: old -> new'."""
     old = _defaults()
-    new = _invalid(("train.steps", 20), ("model.discriminator.norm", "layer"),
+    new = _invalid(("train.steps", 20), ("model.dcgan3d.discriminator.norm", "layer"),
                    ("data.max_speed", 0.5))
     assert config_lib.differences(old, new) == [
         "data.max_speed: 0.08 -> 0.5",
-        "model.discriminator.norm: 'none' -> 'layer'",
+        "model.dcgan3d.discriminator.norm: 'none' -> 'layer'",
         "train.steps: 10000 -> 20",
     ]
     assert config_lib.differences(old, copy.deepcopy(old)) == []
@@ -321,3 +339,51 @@ def test_every_experiment_and_its_tiny_variant_validate(name):
     assert tiny.data.height * tiny.data.width <= 256 and tiny.train.steps <= 10
     with pytest.raises(ValueError, match="unknown variant"):
         experiment.get_config("huge")
+
+
+# --- model families ----------------------------------------------------------------------
+def test_only_the_selected_family_section_may_be_set():
+    """A field of another family's section fails in one line naming it and the family."""
+    with pytest.raises(ConfigError, match=r"^model\.resnet3d\.generator\.upsample is set, but "
+                       r"model\.family=dcgan3d"):
+        config_lib.from_dict(_invalid(("model.resnet3d.generator.upsample", "trilinear")))
+    cfg = config_lib.from_dict(_invalid(("model.family", "resnet3d"),
+                                        ("model.resnet3d.generator.upsample", "trilinear")))
+    assert cfg.model.resnet3d.generator.upsample == "trilinear"
+
+
+def test_loss_auto_is_the_family_default():
+    """loss.name="auto" (the default) means hinge for resnet3d, non-saturating for dcgan3d;
+    a named loss is kept."""
+    from vidgan import losses
+
+    assert config_lib.Config().loss.name == "auto"
+    dcgan = config_lib.from_dict(_defaults())
+    resnet = config_lib.from_dict(_invalid(("model.family", "resnet3d")))
+    assert losses.loss_name(dcgan) == "non_saturating"
+    assert losses.loss_name(resnet) == "hinge"
+    assert losses.loss_name(config_lib.override(resnet, {"loss.name": "least_squares"})) == (
+        "least_squares")
+
+
+def test_configs_written_before_families_are_read():
+    """A config.json of vidgan <= 0.6 (model.generator/discriminator with a name, an
+    explicit non-saturating default loss) reads as model.family + its section."""
+    old = {"model": {"generator": {"name": "dcgan3d", "channels": 8, "z_dim": 16},
+                     "discriminator": {"name": "dcgan3d", "spectral_norm": True}},
+           "train": {"steps": 3}}
+    cfg = config_lib.from_dict(old)
+    assert cfg.model.family == "dcgan3d"
+    assert cfg.model.dcgan3d.generator.channels == 8 and cfg.model.dcgan3d.generator.z_dim == 16
+    assert cfg.model.dcgan3d.discriminator.spectral_norm is True
+    assert cfg.loss.name == "non_saturating" and cfg.train.steps == 3
+
+
+def test_override_replaces_dotted_fields_and_validates():
+    cfg = config_lib.override(config_lib.Config(), {"train.steps": 7,
+                                                    "model.family": "resnet3d"})
+    assert cfg.train.steps == 7 and cfg.model.family == "resnet3d"
+    with pytest.raises(ConfigError, match="unknown config field 'train.stepz'"):
+        config_lib.override(cfg, {"train.stepz": 1})
+    with pytest.raises(ConfigError, match="train.steps must be >= 1"):
+        config_lib.override(cfg, {"train.steps": 0})

@@ -102,13 +102,13 @@ def run(weights, tmp_path_factory):
 def tiny16_config() -> config_lib.Config:
     cfg = config_lib.make_tiny(config_lib.default_config())
     cfg.data.num_frames = 16
-    cfg.model.generator.z_dim = 16
+    cfg.model.dcgan3d.generator.z_dim = 16
     return config_lib.from_dict(cfg)
 
 
 def untrained_source(config: config_lib.Config) -> evaluation.Source:
     generator = models.build_generator(config, name="generator")
-    generator(tf.zeros([1, config.model.generator.z_dim]))
+    models.build(generator)
     return evaluation.source_from_generator(generator, config, "untrained generator")
 
 

@@ -34,7 +34,7 @@ def shared_run(tmp_path_factory):
     if "run" not in _SHARED:
         base = tmp_path_factory.mktemp("shared_run")
         cfg = config_lib.make_tiny(config_lib.default_config())
-        cfg.model.generator.z_dim = Z_DIM
+        cfg.model.dcgan3d.generator.z_dim = Z_DIM
         config = config_lib.from_dict(cfg)
         workdir, export_dir = str(base / "run"), str(base / "export")
         step = Trainer(config, workdir, tf.distribute.OneDeviceStrategy("/cpu:0")).train()
@@ -286,7 +286,7 @@ def test_loads_and_generates_without_vidgan_keras_or_tensorflow_io(standalone):
     assert (meta["step"], meta["num_frames"], meta["height"], meta["width"], meta["fps"],
             meta["z_dim"]) == (4, 8, 16, 16, 8, Z_DIM)
     assert meta["vidgan_version"] == __import__("vidgan").__version__
-    assert meta["config"]["model"]["generator"]["z_dim"] == Z_DIM
+    assert meta["config"]["model"]["dcgan3d"]["generator"]["z_dim"] == Z_DIM
 
 
 def test_same_seeds_give_same_bytes_across_loads_and_processes(standalone, model, trained):

@@ -8,14 +8,14 @@ Parameter counts are derived by hand in each test from the layer formulas:
   spectral norm:    + out (the power-iteration vector u, [1, out])
 """
 
-import dataclasses
-
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from vidgan import config as config_lib
 from vidgan import models
+from vidgan.config import override
 from vidgan.models import layers
 from vidgan.models import VideoDiscriminator, VideoGenerator
 
@@ -89,7 +89,7 @@ def test_generator_and_discriminator_shapes(size, kwargs):
         v = video.numpy()
         assert np.all(np.isfinite(v)) and v.min() >= -1.0 and v.max() <= 1.0
         assert v.std() > 0  # not a constant output
-        logits = d(video, training=training)
+        logits = d(video, training=training)["video"]
         assert logits.shape == (2,)
         assert logits.dtype == tf.float32
         assert np.all(np.isfinite(logits.numpy()))
@@ -108,7 +108,7 @@ def test_default_width_generator_and_discriminator_at_16x64x64():
     # Four up-stages, channels 512 -> 256 -> 128 -> 64 (the first keeps 512: clipped).
     assert [conv.filters for conv in g.up_convs] == [512, 256, 128, 64]
     d = VideoDiscriminator(16, 64, 64)
-    logits = d(video)
+    logits = d(video)["video"]
     assert logits.shape == (1,) and logits.dtype == tf.float32
     assert [conv.filters for conv in d.down_convs] == [64, 128, 256, 512]
 
@@ -121,7 +121,7 @@ def test_discriminator_variants(norm, spectral_norm):
                            spectral_norm=spectral_norm)
     video = tf.random.stateless_uniform([3, 8, 16, 16, 3], [0, 2], -1, 1)
     for training in (False, True):
-        logits = d(video, training=training)
+        logits = d(video, training=training)["video"]
         assert logits.shape == (3,) and logits.dtype == tf.float32
         assert np.all(np.isfinite(logits.numpy()))
     conv_type = layers.SNConv3D if spectral_norm else keras.layers.Conv3D
@@ -136,12 +136,12 @@ def test_discriminator_variants(norm, spectral_norm):
 def test_generator_rejects_wrong_latent_shape():
     """z with the wrong z_dim (or rank) raises ValueError, before and after building."""
     g = VideoGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8)
-    with pytest.raises(ValueError, match="z of shape"):
+    with pytest.raises(ValueError, match="latent of shape"):
         g(tf.zeros([2, 5]))
     g(tf.zeros([2, 4]))  # builds
-    with pytest.raises(ValueError, match="z of shape"):
+    with pytest.raises(ValueError, match="latent of shape"):
         g(tf.zeros([2, 3]))
-    with pytest.raises(ValueError, match="z of shape"):
+    with pytest.raises(ValueError, match="latent of shape"):
         g(tf.zeros([2, 4, 1]))
 
 
@@ -349,7 +349,7 @@ def test_spectral_norm_gradient_flows_through_sigma():
     video = tf.random.stateless_uniform([2, 4, 8, 8, 3], [9, 9], -1, 1)
     d(video)
     with tf.GradientTape() as tape:
-        out = tf.reduce_sum(d(video, training=True))
+        out = tf.reduce_sum(d(video, training=True)["video"])
     grads = tape.gradient(out, d.trainable_weights)
     assert all(g is not None and np.all(np.isfinite(g.numpy())) for g in grads)
     assert all(not w.trainable for layer in _sn_layers(d) for w in [layer.sn_u])
@@ -358,19 +358,20 @@ def test_spectral_norm_gradient_flows_through_sigma():
 # --- registry / config builders ------------------------------------------------------
 def test_build_from_tiny_config(tiny_config):
     """build_generator / build_discriminator take every size and width from the config."""
-    g_cfg, d_cfg, data = (tiny_config.model.generator, tiny_config.model.discriminator,
-                          tiny_config.data)
+    section, data = tiny_config.model.dcgan3d, tiny_config.data
     g = models.build_generator(tiny_config)
     d = models.build_discriminator(tiny_config)
-    assert isinstance(g, models.GENERATORS[g_cfg.name])
-    assert isinstance(d, models.DISCRIMINATORS[d_cfg.name])
+    assert tiny_config.model.family == "dcgan3d"
+    assert isinstance(g, VideoGenerator) and isinstance(d, VideoDiscriminator)
     assert g.name == "generator" and d.name == "discriminator"
     assert not g.weights and not d.weights  # unbuilt until called
-    video = g(_z(2, g_cfg.z_dim), training=True)
+    video = g(_z(2, section.generator.z_dim), training=True)
     shape = (data.num_frames, data.height, data.width, 3)
     assert video.shape == (2, *shape)
-    assert d(video).shape == (2,)
-    assert g.z_dim == g_cfg.z_dim == 16
+    assert d(video)["video"].shape == (2,)
+    assert g.z_dim == section.generator.z_dim == 16
+    assert g.input_specs() == {"latent": models.InputSpec((16,))}
+    assert d.head_weights == {"video": 1.0}
     assert g.video_shape == d.video_shape == shape == (8, 16, 16, 3)
     # Widths: channels 8, max 32 over 2 stages -> G 32 -> 16 -> 8, D 8 -> 16.
     assert g.start_shape[-1] == 32
@@ -384,19 +385,16 @@ def test_build_from_tiny_config(tiny_config):
 
 def test_build_follows_config_changes(tiny_config):
     """Changing norm / spectral_norm / widths in the config changes the built models."""
-    cfg = dataclasses.replace(
-        tiny_config,
-        model=dataclasses.replace(
-            tiny_config.model,
-            generator=dataclasses.replace(tiny_config.model.generator, norm="none",
-                                          channels=4, max_channels=4, z_dim=5),
-            discriminator=dataclasses.replace(tiny_config.model.discriminator, norm="layer",
-                                              spectral_norm=True, channels=2,
-                                              max_channels=2)))
+    cfg = override(tiny_config, {
+        "model.dcgan3d.generator.norm": "none", "model.dcgan3d.generator.channels": 4,
+        "model.dcgan3d.generator.max_channels": 4, "model.dcgan3d.generator.z_dim": 5,
+        "model.dcgan3d.discriminator.norm": "layer",
+        "model.dcgan3d.discriminator.spectral_norm": True,
+        "model.dcgan3d.discriminator.channels": 2,
+        "model.dcgan3d.discriminator.max_channels": 2})
     g = models.build_generator(cfg, name="g2")
     d = models.build_discriminator(cfg, name="d2")
-    g(_z(1, 5))
-    d(tf.zeros([1, 8, 16, 16, 3]))
+    models.build(g, d)
     assert g.name == "g2" and d.name == "d2"
     assert all(isinstance(n, keras.layers.Identity) and c.use_bias
                for c, n in zip(g.up_convs, g.up_norms))
@@ -404,6 +402,21 @@ def test_build_follows_config_changes(tiny_config):
     assert all(type(c) is layers.SNConv3D and c.filters == 2 for c in d.down_convs)
     assert isinstance(d.down_norms[1], keras.layers.LayerNormalization)
     assert isinstance(d.logit, layers.SNDense)
+
+
+def test_every_family_builds_from_its_section(tiny_config):
+    """Each registered family builds from config.model.<family> at the tiny size."""
+    for name in models.FAMILIES:
+        cfg = override(tiny_config, {"model.family": name,
+                                     "model.dcgan3d.generator.z_dim": 128})
+        cfg = config_lib.from_dict(config_lib.make_tiny(config_lib.ml_collections.ConfigDict(
+            config_lib.to_dict(cfg))))
+        g, d = models.build_generator(cfg), models.build_discriminator(cfg)
+        models.build(g, d)
+        video = g(_z(2, g.z_dim))
+        assert video.shape == (2, 8, 16, 16, 3), name
+        heads = d(video)
+        assert set(heads) == set(d.head_weights), name
 
 
 def test_get_config_records_constructor_arguments():

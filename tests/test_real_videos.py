@@ -589,7 +589,7 @@ def test_training_writes_data_health_scalars(library, tmp_path):
     write_truncated(os.path.join(library, "walk/e.avi"), root / "walk" / "cut.avi")
     c = config_lib.make_tiny(config_lib.default_config())
     c.data.source, c.data.path, c.data.split = "video_files", str(root), "all"
-    c.model.generator.z_dim = 16
+    c.model.dcgan3d.generator.z_dim = 16
     trainer = Trainer(config_lib.from_dict(c), str(tmp_path / "run"),
                       tf.distribute.OneDeviceStrategy("/cpu:0"))
     assert trainer.train() == 4

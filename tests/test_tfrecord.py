@@ -376,7 +376,7 @@ def test_trainer_runs_two_steps_on_shards(mixed_out, tmp_path):
     cfg = config_lib.make_tiny(config_lib.default_config())
     cfg.data.source, cfg.data.path, cfg.data.split = "tfrecord", out, "all"
     cfg.train.steps = 2
-    cfg.model.generator.z_dim = 16
+    cfg.model.dcgan3d.generator.z_dim = 16
     workdir = str(tmp_path / "run")
     trainer = Trainer(config_lib.from_dict(cfg), workdir, tf.distribute.OneDeviceStrategy("/cpu:0"))
     assert trainer.train() == 2

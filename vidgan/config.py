@@ -76,7 +76,7 @@ ModelConfig = _model_config()
 @dataclasses.dataclass(frozen=True)
 class LossConfig:
     # a name in vidgan.losses.LOSSES, or "auto": the model family's default (hinge for
-    # resnet3d, non_saturating for dcgan3d), resolved when the config is built
+    # resnet3d, non_saturating for dcgan3d; vidgan.losses.loss_name)
     name: str = "auto"
     penalty: str = "none"  # a name in vidgan.losses.PENALTIES: "none" | "wgan_gp" | "r1"
     penalty_weight: float = 10.0  # lambda of WGAN-GP, or gamma of R1 (loss = gamma/2 ||grad||^2)
@@ -102,6 +102,9 @@ class TrainConfig:
     # (GPU; with dynamic loss scaling). Mixed: layers compute in 16 bits; variables, losses,
     # D logits, the generator's output and the EMA stay float32.
     precision: str = "float32"
+    # > 0: stop after this many minutes of wall time (start-up included), checkpointing
+    # and sampling at the last step; train.steps still bounds the run
+    time_budget_minutes: float = 0.0
     log_every: int = 10
     sample_every: int = 200
     checkpoint_every: int = 200
@@ -143,6 +146,7 @@ class Config:
 RESUMABLE_CHANGES = frozenset(
     {
         "train.steps",
+        "train.time_budget_minutes",
         "train.log_every",
         "train.sample_every",
         "train.checkpoint_every",
@@ -190,7 +194,6 @@ def from_dict(values: typing.Mapping[str, Any] | ml_collections.ConfigDict) -> C
     if not isinstance(values, typing.Mapping):
         values = values.to_dict()  # a ConfigDict (its loading errors surface here)
     config = _build(Config, _migrate(values), prefix="")
-    config = _resolve(config)
     validate(config)
     return config
 
@@ -225,19 +228,6 @@ def _migrate(values: typing.Mapping[str, Any]) -> typing.Mapping[str, Any]:
     loss.setdefault("name", "non_saturating")  # the default of those versions
     return {**values, "loss": loss,
             "model": {"family": family, family: {"generator": g, "discriminator": d}}}
-
-
-def _resolve(config: Config) -> Config:
-    """Fills in what "auto" stands for, so the stored config says what was trained."""
-    if config.loss.name != "auto":
-        return config
-    from vidgan import models  # noqa: PLC0415
-
-    family = models.FAMILIES.get(config.model.family)
-    if family is None:
-        return config  # validate names the unknown family
-    return dataclasses.replace(config, loss=dataclasses.replace(
-        config.loss, name=family.default_loss))
 
 
 def _build(cls: type, values: typing.Mapping[str, Any], prefix: str):
@@ -317,7 +307,7 @@ def validate(config: Config) -> None:
     _require(0 <= d.max_speed <= 1, "data.max_speed must be in [0, 1]")
 
     _validate_model(config)
-    _choice(l.name, "loss.name", losses.LOSSES)
+    _choice(l.name, "loss.name", ("auto", *losses.LOSSES))
     _choice(l.penalty, "loss.penalty", losses.PENALTIES)
     _require(0 <= l.penalty_weight < math.inf, "loss.penalty_weight must be finite and >= 0")
     try:
@@ -344,6 +334,8 @@ def validate(config: Config) -> None:
     _require(0 < config.sr.lr < math.inf, "sr.lr must be finite and > 0")
     _require(d.height % config.sr.scale == 0 and d.width % config.sr.scale == 0,
              f"data.height and data.width must be multiples of sr.scale={config.sr.scale}")
+    _require(0 <= t.time_budget_minutes < math.inf,
+             "train.time_budget_minutes must be >= 0 (0: no budget)")
     _require(t.fvd_every >= 0, "train.fvd_every must be >= 0 (0: no FVD during training)")
     _require(t.fvd_clips >= 2, "train.fvd_clips must be >= 2")
     _require(t.fvd_every == 0 or d.num_frames >= 9,

@@ -105,6 +105,15 @@ LOSSES: dict[str, Loss] = {
 }
 
 
+def loss_name(config) -> str:
+    """config.loss.name, with "auto" read as the model family's default loss."""
+    if config.loss.name != "auto":
+        return config.loss.name
+    from vidgan import models  # noqa: PLC0415
+
+    return models.FAMILIES[config.model.family].default_loss
+
+
 # --- Penalties ----------------------------------------------------------------
 def _input_gradient_norm_sq(discriminator: Callable, x: tf.Tensor) -> tf.Tensor:
     """||d sum(D(x_i)) / d x_i||^2 per example: [B, ...] -> [B]."""

@@ -95,6 +95,16 @@ def _check_resnet3d(section: resnet3d.ResNet3DConfig, config: "Config") -> list[
     problems = _widths(section) + _choices(g.conv, "generator.conv", resnet3d.CONVS)
     problems += _choices(d.conv, "discriminator.conv", resnet3d.CONVS)
     problems += _choices(g.upsample, "generator.upsample", resnet3d.UPSAMPLES)
+    data = config.data
+    if not 0 <= d.frames <= data.num_frames:
+        problems.append(f"discriminator.frames must be in [0, data.num_frames="
+                        f"{data.num_frames}], got {d.frames}")
+    if d.frames_weight < 0:
+        problems.append("discriminator.frames_weight must be >= 0")
+    s = d.video_downsample
+    if s not in (1, 2, 4) or data.height % (4 * s) or data.width % (4 * s):
+        problems.append(f"discriminator.video_downsample must be 1, 2 or 4 and leave H and W "
+                        f"multiples of 4 (data is {data.height}x{data.width}), got {s}")
     if g.rgb_mix < 0:
         problems.append("generator.rgb_mix must be >= 0 (0: no mixing conv)")
     return problems

@@ -71,7 +71,11 @@ class Discriminator(keras.Model):
 
     Each head's logits are float32 [B] or [B, ...]; `head_weights` weighs each head's loss
     (default: one head "video" of weight 1). Calling with a bare tensor means {"video": x}.
+    A discriminator with `uses_seed` gets inputs["seed"], int64 [2], a stateless seed the
+    trainer derives from (train.seed, step) for its random choices (absent at inference).
     """
+
+    uses_seed = False
 
     def __init__(self, num_frames: int, height: int, width: int,
                  head_weights: dict[str, float] | None = None, **kwargs):

@@ -31,7 +31,8 @@ from vidgan.training import workdir as workdir_lib
 from vidgan.training.strategy import make_strategy
 
 # Streams of the stateless RNG, folded into (train.seed, step).
-_LATENTS_D, _LATENTS_G, _PENALTY, _AUGMENT_D_REAL, _AUGMENT_D_FAKE, _AUGMENT_G = 0, 1, 2, 4, 5, 6
+_LATENTS_D, _LATENTS_G, _PENALTY = 0, 1, 2
+_AUGMENT_D_REAL, _AUGMENT_D_FAKE, _AUGMENT_G, _D_CHOICES, _D_CHOICES_G = 4, 5, 6, 7, 8
 
 
 class NonFiniteLossError(RuntimeError):
@@ -67,7 +68,7 @@ class Trainer:
         if self.global_batch % self.replicas:
             raise ConfigError(f"train.batch_size={self.global_batch} must be a multiple of "
                               f"the {self.replicas} replicas")
-        self.loss = losses_lib.LOSSES[config.loss.name]
+        self.loss = losses_lib.LOSSES[losses_lib.loss_name(config)]
         self.penalty = losses_lib.PENALTIES[config.loss.penalty]
         self.augment = augment_lib.parse(config.train.augment)
         t, d = config.train, config.data
@@ -165,6 +166,15 @@ class Trainer:
         return tf.nn.compute_average_loss(losses_lib.per_example(per_example),
                                           global_batch_size=self.global_batch)
 
+    def _conditions(self, batch: dict, step: tf.Tensor, stream: int, index: int) -> dict:
+        """What D sees beside the video: the generator's data inputs (labels, context) from
+        the real batch, and a stateless seed if D makes random choices (the same for the
+        real and the fake clips of one update, and on every replica)."""
+        conditions = {name: batch[name] for name in self.data_inputs}
+        if self.discriminator.uses_seed:
+            conditions["seed"] = self._seed(step, stream, index)
+        return conditions
+
     def _judge(self, video: tf.Tensor, conditions: dict, step: tf.Tensor, stream: int,
                index: int) -> dict[str, tf.Tensor]:
         """D's heads on `video` [B_local, T, H, W, 3], DiffAugmented when configured."""
@@ -182,7 +192,7 @@ class Trainer:
         """batch: this replica's real batch ({"video": [B_local, T, H, W, 3], ...}).
         Returns (this replica's share of each metric's global mean, the global grad norm)."""
         cfg = self.config.loss
-        conditions = {name: batch[name] for name in self.data_inputs}
+        conditions = self._conditions(batch, step, _D_CHOICES, index)
         fake = self.generator(self._generator_inputs(batch, step, _LATENTS_D, index),
                               training=True)
         real = batch["video"]
@@ -222,7 +232,7 @@ class Trainer:
         return metrics_, grad_norm
 
     def _g_update(self, batch: dict, step: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
-        conditions = {name: batch[name] for name in self.data_inputs}
+        conditions = self._conditions(batch, step, _D_CHOICES_G, 0)
         inputs = self._generator_inputs(batch, step, _LATENTS_G)
         weights = self.discriminator.head_weights
         with tf.GradientTape() as tape:
@@ -307,19 +317,167 @@ class Trainer:
         return TrainingLoop(self).run()
 
 
-class TrainingLoop:
-    """The host side: data, logging, samples, checkpoints, progress, failure handling."""
+class Action:
+    """Periodic host-side work of the loop: runs after step s when `due(s, final)`.
 
-    def __init__(self, trainer: Trainer):
+    Subclasses set `every` and implement `__call__(step, values)`; `start(first_step)`
+    runs before the first step (baselines, loading a metric's network). New metrics plug
+    in as actions (`TrainingLoop(trainer, extra_actions=[...])`), not loop edits.
+    """
+
+    every: int = 1
+
+    def due(self, step: int, final: int) -> bool:
+        return step % self.every == 0 or step == final
+
+    def start(self, first_step: int) -> None:
+        pass
+
+    def __call__(self, step: int, values: dict[str, float]) -> None:
+        raise NotImplementedError
+
+
+class LogAction(Action):
+    """Scalars to TensorBoard and a progress line; steps/s over the steps since the last
+    log (the first, traced step excluded)."""
+
+    def __init__(self, loop: "TrainingLoop"):
+        self.loop, self.every = loop, loop.config.train.log_every
+        self.window_start, self.window_steps = time.perf_counter(), 0
+
+    def start(self, first_step: int) -> None:
+        self.first_step = first_step
+        self.window_start, self.window_steps = time.perf_counter(), 0
+
+    def tick(self, step: int) -> None:
+        """Called after every step: counts it into the rate window."""
+        self.window_steps += 1
+        if step == self.first_step + 1:  # keep tracing out of steps/s and ETA
+            self.window_start, self.window_steps = time.perf_counter(), 0
+
+    def __call__(self, step: int, values: dict[str, float]) -> None:
+        if not self.window_steps:
+            return
+        t = self.loop.config.train
+        now = time.perf_counter()
+        rate = self.window_steps / (now - self.window_start)
+        remaining = (self.loop.final - step) / rate
+        if self.loop.deadline is not None:
+            remaining = min(remaining, self.loop.deadline - now)
+        clips_per_sec = rate * t.batch_size * t.n_critic  # real clips through D
+        scalars = {**values, "lr/g": t.g_lr, "lr/d": t.d_lr,
+                   "perf/steps_per_sec": rate, "perf/clips_per_sec": clips_per_sec}
+        # Real-video sources: usable and skipped videos (by reason), growing as decoding
+        # finds broken files.
+        scalars.update({f"data/{k}": v
+                        for k, v in data_lib.health(self.loop.config.data).items()})
+        with self.loop.writer.as_default(step=step):
+            for name, value in scalars.items():
+                tf.summary.scalar(name, value)
+        logging.info(
+            "step %d/%d | d %.3f (real %.3f fake %.3f) g %.3f | D(x) %.2f D(G(z)) %.2f | "
+            "%.2f steps/s %.1f clips/s | ETA %s",
+            step, self.loop.final, values["loss/d"], values["loss/d_real"],
+            values["loss/d_fake"], values["loss/g"], values["d_logits/real"],
+            values["d_logits/fake"], rate, clips_per_sec, _duration(remaining))
+        self.window_start, self.window_steps = now, 0
+
+
+class SampleAction(Action):
+    """EMA-generator samples on the fixed inputs (seeds 0..num_samples-1) as a GIF grid,
+    and the statistics distance to real clips; at the first start, the real clips and the
+    initial samples (the visual baselines)."""
+
+    def __init__(self, loop: "TrainingLoop"):
+        self.loop, self.every = loop, loop.config.train.sample_every
+        self.samples_dir = os.path.join(loop.trainer.workdir, "samples")
+        self.reference: np.ndarray | None = None
+
+    def start(self, first_step: int) -> None:
+        self.reference = next(iter(self.loop.trainer.dataset(0)))["video"].numpy()
+        if first_step == 0:
+            d = self.loop.config.data
+            with self.loop.writer.as_default(step=0):
+                summaries.write_video_grid(
+                    "data/real", self.reference[: self.loop.config.train.num_samples], 0,
+                    d.fps, os.path.join(self.samples_dir, "reals.gif"), "Real training clips.")
+            self(0, {})
+
+    def __call__(self, step: int, values: dict[str, float]) -> None:
+        videos = self.loop.trainer.sample()
+        with self.loop.writer.as_default(step=step):
+            summaries.write_video_grid(
+                "samples/ema", videos, step, self.loop.config.data.fps,
+                os.path.join(self.samples_dir, f"step_{step:07d}.gif"),
+                "EMA generator on the fixed inputs (export seeds 0..num_samples-1).")
+            tf.summary.scalar("metrics/stats_distance",
+                              metrics.statistics_distance(videos, self.reference))
+
+
+class FVDAction(Action):
+    """FVD/KVD of the EMA generator every `train.fvd_every` steps (I3D and the real
+    features load before the first step, so missing weights fail the run at once)."""
+
+    def __init__(self, loop: "TrainingLoop"):
+        self.loop, self.every = loop, loop.config.train.fvd_every
+        self.monitor = None
+
+    def start(self, first_step: int) -> None:
+        from vidgan import evaluation  # noqa: PLC0415  (I3D only when asked for)
+        from vidgan.models.i3d import WeightsError  # noqa: PLC0415
+
+        start = time.perf_counter()
+        config = self.loop.config
+        try:
+            self.monitor = evaluation.TrainingMonitor(config, self.loop.trainer.ema_generator)
+        except (WeightsError, evaluation.EvaluationError) as e:
+            raise ConfigError(f"train.fvd_every: {e}") from None
+        logging.info("FVD every %d steps on %d clips (%s); real features in %.1f s, cached "
+                     "in %s", config.train.fvd_every, config.train.fvd_clips,
+                     self.monitor.tags[0], time.perf_counter() - start,
+                     self.monitor.cache_path)
+
+    def __call__(self, step: int, values: dict[str, float]) -> None:
+        start = time.perf_counter()
+        results = self.monitor()
+        with self.loop.writer.as_default(step=step):
+            for tag, value in results.items():
+                tf.summary.scalar(tag, value)
+        logging.info("step %d | %s | %.1f s", step,
+                     "  ".join(f"{tag.split('/')[-1]} {v:.3f}" for tag, v in results.items()),
+                     time.perf_counter() - start)
+
+
+class CheckpointAction(Action):
+    def __init__(self, loop: "TrainingLoop"):
+        self.loop, self.every = loop, loop.config.train.checkpoint_every
+
+    def __call__(self, step: int, values: dict[str, float]) -> None:
+        self.loop.trainer.manager.save(checkpoint_number=step)
+
+
+class TrainingLoop:
+    """The host side: data, the periodic actions (log, samples, FVD, checkpoint, and any
+    `extra_actions`), progress, the wall-time budget, failure handling."""
+
+    def __init__(self, trainer: Trainer, extra_actions: tuple[Action, ...] = ()):
         self.trainer = trainer
         self.config = trainer.config
         self.writer: tf.summary.SummaryWriter | None = None  # opened once there is work
-        self.samples_dir = os.path.join(trainer.workdir, "samples")
-        self._reference: np.ndarray | None = None  # real clips for the statistics distance
-        self._fvd = None  # evaluation.TrainingMonitor when train.fvd_every > 0
+        self.final = self.config.train.steps  # the budget may end the run earlier
+        self.deadline: float | None = None  # perf_counter() time the budget ends
+        self.log = LogAction(self)
+        # Checkpoint last: a checkpoint is written after the step's other work succeeded.
+        self.actions: list[Action] = [self.log, SampleAction(self)]
+        if self.config.train.fvd_every:
+            self.actions.append(FVDAction(self))
+        self.actions += [*extra_actions, CheckpointAction(self)]
 
     def run(self) -> int:
         t, tr = self.config.train, self.trainer
+        run_start = time.perf_counter()
+        if t.time_budget_minutes:
+            self.deadline = run_start + 60.0 * t.time_budget_minutes
         workdir_lib.ensure_writable(tr.workdir)
         workdir_lib.check_resumable(tr.workdir, self.config)
         start = tr.restore()
@@ -332,32 +490,24 @@ class TrainingLoop:
                                  tr.replicas)
         step = start
         try:
-            if t.fvd_every:
-                self._start_fvd()
-            if start == 0:
-                self._write_baselines()
+            for action in self.actions:
+                action.start(start)
             iterator = tr.iterator(start)
-            logging.info("Training steps %d..%d, global batch %d on %d replica(s), workdir %s",
-                         start + 1, t.steps, tr.global_batch, tr.replicas, tr.workdir)
-            window_start, window_steps, run_start = time.perf_counter(), 0, time.perf_counter()
-            while step < t.steps:
+            logging.info("Training steps %d..%d, global batch %d on %d replica(s), workdir %s%s",
+                         start + 1, t.steps, tr.global_batch, tr.replicas, tr.workdir,
+                         f", for at most {t.time_budget_minutes:g} min" if self.deadline else "")
+            while step < self.final:
                 values = tr.train_step(iterator)
                 step += 1
-                window_steps += 1
                 self._check_finite(values, step)
-                if step % t.log_every == 0 or step == t.steps:
-                    now = time.perf_counter()
-                    rate = window_steps / (now - window_start)
-                    self._log(values, step, rate, remaining=(t.steps - step) / rate)
-                    window_start, window_steps = now, 0
-                if step % t.sample_every == 0 or step == t.steps:
-                    self._write_samples(step)
-                if t.fvd_every and (step % t.fvd_every == 0 or step == t.steps):
-                    self._write_fvd(step)
-                if step % t.checkpoint_every == 0 or step == t.steps:
-                    tr.manager.save(checkpoint_number=step)
-                if step == start + 1 and window_steps:  # keep tracing out of steps/s and ETA
-                    window_start, window_steps = time.perf_counter(), 0
+                self.log.tick(step)
+                if self.deadline is not None and time.perf_counter() >= self.deadline:
+                    self.final = step  # the budget is spent: every action runs its last time
+                    logging.info("train.time_budget_minutes=%g reached at step %d.",
+                                 t.time_budget_minutes, step)
+                for action in self.actions:
+                    if action.due(step, self.final):
+                        action(step, values)
         except (tf.errors.OpError, StopIteration) as e:
             # A data failure raised inside tf.data (e.g. every video failed to decode).
             message = getattr(e, "message", "") or str(e)
@@ -384,73 +534,6 @@ class TrainingLoop:
                 f"non-finite values at step {step}: "
                 + ", ".join(f"{k}={v}" for k, v in sorted(bad.items()))
                 + f"; the last good checkpoint is kept: {latest}")
-
-    def _log(self, values: dict[str, float], step: int, steps_per_sec: float,
-             remaining: float) -> None:
-        t = self.config.train
-        clips_per_sec = steps_per_sec * t.batch_size * t.n_critic  # real clips through D
-        scalars = {**values, "lr/g": t.g_lr, "lr/d": t.d_lr,
-                   "perf/steps_per_sec": steps_per_sec, "perf/clips_per_sec": clips_per_sec}
-        # Real-video sources: usable and skipped videos (by reason), growing as decoding
-        # finds broken files.
-        scalars.update({f"data/{k}": v for k, v in data_lib.health(self.config.data).items()})
-        with self.writer.as_default(step=step):
-            for name, value in scalars.items():
-                tf.summary.scalar(name, value)
-        logging.info(
-            "step %d/%d | d %.3f (real %.3f fake %.3f) g %.3f | D(x) %.2f D(G(z)) %.2f | "
-            "%.2f steps/s %.1f clips/s | ETA %s",
-            step, t.steps, values["loss/d"], values["loss/d_real"], values["loss/d_fake"],
-            values["loss/g"], values["d_logits/real"], values["d_logits/fake"],
-            steps_per_sec, clips_per_sec, _duration(remaining))
-
-    def _write_baselines(self) -> None:
-        """Reals and the initial samples, so progress has a reference (step 0)."""
-        d = self.config.data
-        reals = next(iter(self.trainer.dataset(0)))["video"].numpy()
-        self._reference = reals
-        with self.writer.as_default(step=0):
-            summaries.write_video_grid("data/real", reals[: self.config.train.num_samples], 0,
-                                       d.fps, os.path.join(self.samples_dir, "reals.gif"),
-                                       "Real training clips.")
-        self._write_samples(0)
-
-    def _start_fvd(self) -> None:
-        """Loads I3D and the real features (cached) before the first step, so a missing
-        weights file fails the run at once rather than after fvd_every steps."""
-        from vidgan import evaluation  # noqa: PLC0415  (I3D only when asked for)
-        from vidgan.models.i3d import WeightsError  # noqa: PLC0415
-
-        start = time.perf_counter()
-        try:
-            self._fvd = evaluation.TrainingMonitor(self.config, self.trainer.ema_generator)
-        except (WeightsError, evaluation.EvaluationError) as e:
-            raise ConfigError(f"train.fvd_every: {e}") from None
-        logging.info("FVD every %d steps on %d clips (%s); real features in %.1f s, cached "
-                     "in %s", self.config.train.fvd_every, self.config.train.fvd_clips,
-                     self._fvd.tags[0], time.perf_counter() - start, self._fvd.cache_path)
-
-    def _write_fvd(self, step: int) -> None:
-        start = time.perf_counter()
-        values = self._fvd()
-        with self.writer.as_default(step=step):
-            for tag, value in values.items():
-                tf.summary.scalar(tag, value)
-        logging.info("step %d | %s | %.1f s", step,
-                     "  ".join(f"{tag.split('/')[-1]} {v:.3f}" for tag, v in values.items()),
-                     time.perf_counter() - start)
-
-    def _write_samples(self, step: int) -> None:
-        videos = self.trainer.sample()
-        if self._reference is None:
-            self._reference = next(iter(self.trainer.dataset(0)))["video"].numpy()
-        with self.writer.as_default(step=step):
-            summaries.write_video_grid(
-                "samples/ema", videos, step, self.config.data.fps,
-                os.path.join(self.samples_dir, f"step_{step:07d}.gif"),
-                "EMA generator on a fixed set of latents.")
-            tf.summary.scalar("metrics/stats_distance",
-                              metrics.statistics_distance(videos, self._reference))
 
 
 def _duration(seconds: float) -> str:

@@ -1,0 +1,180 @@
+"""Quality per wall-time budget: FVD16 of models trained from scratch for a fixed budget.
+
+    python benchmarks/quality.py --setting=shapes --json=benchmarks/results/quality_shapes.json
+    python benchmarks/quality.py --setting=videos --budget_minutes=45 \\
+        --json=benchmarks/results/quality_videos.json
+
+For each variant (a model family and augmentation on a setting's data), one process:
+build the trainer, measure FVD of the UNTRAINED generator, train until the wall-time
+budget is spent (`train.time_budget_minutes`, counted from the start of training; model
+building and tracing included), measure FVD of the EMA generator at the end. The floor
+is FVD between two disjoint blocks of real clips of the same stream (clips 0..N-1 and
+N..2N-1); the share of the gap closed is (FVD_untrained - FVD_end) / (FVD_untrained -
+floor). FVD: vidgan.evaluation's protocol (I3D Kinetics-400 logits, 16 frames, N clips
+each side; generated clips are export's seeds 0..N-1).
+
+Settings:
+  shapes  experiments/quickstart.py's data (bouncing shapes, 2 objects, 16x32x32) and
+          its training settings, 10 minutes (the README's main job).
+  videos  experiments/videos.py on ../shared/data/videos at 16x64x64, 45 minutes.
+
+Run it on a quiet machine: the budget is wall time, so any other load costs steps.
+GIF strips of each variant's final samples go to --gif_dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+from vidgan import runtime  # noqa: E402
+
+runtime.keep_freed_memory()  # as the `vidgan` command does
+
+import tensorflow as tf  # noqa: E402
+
+from vidgan import config as config_lib  # noqa: E402
+from vidgan import evaluation  # noqa: E402
+from vidgan.metrics import fvd as fvd_lib  # noqa: E402
+from vidgan.training import Trainer  # noqa: E402
+from vidgan.training import summaries  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_VIDEOS = os.path.join(os.path.dirname(REPO), "shared", "data", "videos")
+
+SETTINGS = {
+    "shapes": dict(experiment="quickstart.py", budget=10.0, overrides={}),
+    "videos": dict(experiment="videos.py", budget=45.0,
+                   overrides={"data.path": SHARED_VIDEOS}),
+}
+
+# name -> config overrides on top of the setting's experiment.
+VARIANTS = {
+    "dcgan3d": {"model.family": "dcgan3d"},
+    "dcgan3d+aug": {"model.family": "dcgan3d", "train.augment": "color,translation,cutout"},
+    "resnet3d": {"model.family": "resnet3d"},
+    "resnet3d+aug": {"model.family": "resnet3d", "train.augment": "color,translation,cutout"},
+}
+
+
+def load_experiment(name: str):
+    path = os.path.join(REPO, "experiments", name)
+    spec = importlib.util.spec_from_file_location(name[:-3], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config()
+
+
+def make_config(setting: str, overrides: dict, budget: float) -> config_lib.Config:
+    """The setting's experiment with `overrides`. Switching family drops the experiment's
+    settings of the other family's section (they would be refused as irrelevant)."""
+    raw = load_experiment(SETTINGS[setting]["experiment"])
+    family = overrides.get("model.family", raw.model.family)
+    if family != raw.model.family:
+        defaults = config_lib.default_config()
+        raw.model[raw.model.family] = defaults.model[raw.model.family]
+        raw.model.family = family
+    values = config_lib.to_dict(config_lib.from_dict(raw))
+    config = config_lib.from_dict(values)
+    updates = {**SETTINGS[setting]["overrides"], **overrides,
+               "train.time_budget_minutes": budget, "train.steps": 10**9,
+               "train.sample_every": 10**9, "train.checkpoint_every": 10**9}
+    return config_lib.override(config, updates)
+
+
+def fvd_of(generator, config, protocol, extractor, real) -> float:
+    source = evaluation.source_from_generator(generator, config, "benchmark")
+    fake = evaluation.generated_features(source, protocol, extractor, progress=False)
+    return fvd_lib.fvd(real, fake)
+
+
+def run_variant(setting: str, name: str, overrides: dict, args, extractor) -> dict:
+    config = make_config(setting, overrides, args.budget_minutes)
+    protocol = evaluation.Protocol(num_clips=args.clips, num_frames=16, split=config.data.split)
+    d = config.data
+    real_cfg = evaluation.real_data_config(d, protocol, (d.num_frames, d.height, d.width))
+    real, _, _ = evaluation.real_features(real_cfg, protocol, extractor, progress=False)
+    workdir = tempfile.mkdtemp(prefix=f"quality-{name}-")
+    started = time.perf_counter()
+    trainer = Trainer(config, workdir)
+    build_seconds = time.perf_counter() - started
+    fvd_init = fvd_of(trainer.ema_generator, config, protocol, extractor, real)
+    train_start = time.perf_counter()
+    steps = trainer.train()
+    train_seconds = time.perf_counter() - train_start
+    fvd_end = fvd_of(trainer.ema_generator, config, protocol, extractor, real)
+    videos = trainer.sample()
+    if args.gif_dir:
+        os.makedirs(args.gif_dir, exist_ok=True)
+        grid = summaries.video_grid(summaries.to_uint8(videos), columns=len(videos))
+        from vidgan.data.video_io import encode_gif  # noqa: PLC0415
+
+        with open(os.path.join(args.gif_dir, f"{setting}_{name}.gif"), "wb") as f:
+            f.write(encode_gif(grid, config.data.fps))
+    return {"variant": name, "overrides": overrides, "steps": steps,
+            "train_seconds": round(train_seconds, 1), "build_seconds": round(build_seconds, 1),
+            "fvd_untrained": round(fvd_init, 1), "fvd_end": round(fvd_end, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--setting", choices=sorted(SETTINGS), default="shapes")
+    parser.add_argument("--variants", default=",".join(VARIANTS),
+                        help="comma-separated names of VARIANTS")
+    parser.add_argument("--budget_minutes", type=float, default=None,
+                        help="training wall time per variant (default: the setting's)")
+    parser.add_argument("--clips", type=int, default=256, help="clips per FVD side")
+    parser.add_argument("--override", action="append", default=[],
+                        help="extra config override for every variant, FIELD=JSON_VALUE")
+    parser.add_argument("--json", default="")
+    parser.add_argument("--gif_dir", default="benchmarks/results/quality_gifs")
+    args = parser.parse_args()
+    if args.budget_minutes is None:
+        args.budget_minutes = SETTINGS[args.setting]["budget"]
+    extra = {}
+    for item in args.override:
+        field, value = item.split("=", 1)
+        extra[field] = json.loads(value)
+    extractor = evaluation.FeatureExtractor()
+
+    names = args.variants.split(",")
+    config = make_config(args.setting, {**VARIANTS[names[0]], **extra}, args.budget_minutes)
+    protocol = evaluation.Protocol(num_clips=args.clips, num_frames=16, split=config.data.split)
+    d = config.data
+    real_cfg = evaluation.real_data_config(d, protocol, (d.num_frames, d.height, d.width))
+    block0, _, _ = evaluation.real_features(real_cfg, protocol, extractor, progress=False)
+    block1, _, _ = evaluation.real_features(real_cfg, protocol, extractor, progress=False,
+                                            run=1)
+    floor = fvd_lib.fvd(block0, block1)
+    print(f"{args.setting}: real-vs-real FVD{16} over {args.clips} clips: {floor:.1f}",
+          flush=True)
+    results = []
+    for name in names:
+        result = run_variant(args.setting, name, {**VARIANTS[name], **extra}, args, extractor)
+        gap = result["fvd_untrained"] - floor
+        result["gap_closed"] = round((result["fvd_untrained"] - result["fvd_end"]) / gap, 3)
+        results.append(result)
+        print(json.dumps(result), flush=True)
+    record = {"setting": args.setting, "budget_minutes": args.budget_minutes,
+              "clips": args.clips, "fvd_real_vs_real": round(floor, 1),
+              "machine": {"cpus": os.cpu_count(), "tensorflow": tf.__version__},
+              "results": results}
+    if args.json:
+        os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump(record, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""The residual family (vidgan.models.resnet3d): shapes and ranges, input checks,
+hand-counted parameters, the upsampling rules, and the (2+1)D factorization.
+
+Parameter counts from the layer formulas:
+  Conv3D: kt * kh * kw * in * out (+ out bias); Dense: in * out + out
+  BatchNorm: 4 * C; spectral norm: + out (u, [1, out])
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from vidgan.models import layers
+from vidgan.models import resnet3d
+from vidgan.models.resnet3d import ResNet3DDiscriminator, ResNet3DGenerator
+
+
+def _z(batch, z_dim, seed=0):
+    return tf.random.stateless_normal([batch, z_dim], seed=[seed, 3])
+
+
+CASES = [
+    ((8, 16, 16), dict(channels=8, max_channels=32)),
+    ((16, 32, 32), dict(channels=4, max_channels=16)),
+    ((12, 48, 64), dict(channels=4, max_channels=16)),  # T doubled twice, non-square
+    ((1, 16, 16), dict(channels=4, max_channels=8)),  # a single frame: no time stages
+    ((8, 16, 16), dict(channels=8, max_channels=16, conv="2plus1d")),
+]
+
+
+@pytest.mark.parametrize("size, kwargs", CASES)
+@pytest.mark.parametrize("upsample", ["nearest", "trilinear"])
+def test_shapes_and_ranges(size, kwargs, upsample):
+    """G: z [B, z] -> float32 [B, T, H, W, 3] in [-1, 1], not constant; D -> {"video": [B]}."""
+    g = ResNet3DGenerator(*size, z_dim=8, upsample=upsample, **kwargs)
+    d = ResNet3DDiscriminator(*size, **kwargs)
+    for training in (False, True):
+        video = g(_z(2, 8), training=training)
+        assert video.shape == (2, *size, 3) and video.dtype == tf.float32
+        v = video.numpy()
+        assert np.all(np.isfinite(v)) and v.min() >= -1.0 and v.max() <= 1.0
+        assert v.std() > 0
+        heads = d(video, training=training)
+        assert set(heads) == {"video"} and d.head_weights == {"video": 1.0}
+        assert heads["video"].shape == (2,) and heads["video"].dtype == tf.float32
+        assert np.all(np.isfinite(heads["video"].numpy()))
+
+
+def test_inputs_are_checked_at_entry():
+    g = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8)
+    d = ResNet3DDiscriminator(4, 8, 8, channels=2, max_channels=8)
+    with pytest.raises(ValueError, match=r"latent of shape \[B, 4\]"):
+        g(tf.zeros([2, 5]))
+    with pytest.raises(ValueError, match="missing latent"):
+        g({"noise": tf.zeros([2, 4])})
+    with pytest.raises(ValueError, match="discriminator expects video"):
+        d(tf.zeros([1, 4, 8, 16, 3]))
+    with pytest.raises(ValueError, match="unknown upsample"):
+        ResNet3DGenerator(4, 8, 8, upsample="bicubic")
+    with pytest.raises(ValueError, match="unknown conv"):
+        ResNet3DGenerator(4, 8, 8, z_dim=4, conv="2d")(tf.zeros([1, 4]))
+
+
+def test_generator_param_count():
+    """T=4, H=W=8, z=4, channels 2 (max 8): one stage doubling T, start (2, 4, 4, 4).
+
+    project: Dense 4 -> 2*4*4*4 with bias; block0: BN(4), 3x3x3 conv 4 -> 2 (no bias),
+    BN(2), 3x3x3 conv 2 -> 2 (+ bias), 1x1x1 shortcut 4 -> 2 (no bias); out BN(2);
+    1x1x1 mix 2 -> 16 (no bias); 3x3x3 conv 16 -> 3 (+ bias).
+    """
+    g = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8)
+    g(_z(2, 4))
+    project = 4 * 128 + 128
+    block0 = 4 * 4 + 27 * 4 * 2 + 4 * 2 + (27 * 2 * 2 + 2) + 4 * 2
+    head = 4 * 2 + 2 * 16 + 27 * 16 * 3 + 3
+    assert g.count_params() == project + block0 + head == 2337
+    assert g.start_shape == (2, 4, 4, 4)
+
+
+def test_discriminator_param_count():
+    """T=4, H=W=8, channels 2 (max 8): one block 3 -> 2 halving T, H, W, every conv
+    spectrally normalized (+ u); the first block's shortcut is a 1x1x1 conv 3 -> 2;
+    ReLU, sum over T, H, W, SNDense 2 -> 1."""
+    d = ResNet3DDiscriminator(4, 8, 8, channels=2, max_channels=8)
+    d(tf.zeros([2, 4, 8, 8, 3]))
+    conv1 = 27 * 3 * 2 + 2 + 2
+    conv2 = 27 * 2 * 2 + 2 + 2
+    shortcut = 3 * 2 + 2 + 2
+    logit = 2 + 1 + 1
+    assert d.count_params() == conv1 + conv2 + shortcut + logit == 292
+    assert all(isinstance(c, layers.SNConv3D)
+               for c in (d.block0.conv1.conv, d.block0.conv2.conv, d.block0.shortcut))
+
+
+def test_widths_follow_the_stage_plan():
+    """16x64x64, channels 32 (max 256): G 256 -> 128 -> 64 -> 32, D 32 -> 64 -> 128 -> 256."""
+    g = ResNet3DGenerator(16, 64, 64, z_dim=8)
+    d = ResNet3DDiscriminator(16, 64, 64)
+    assert g.start_shape == (1, 4, 4, 256)
+    assert [b.filters for b in g.blocks] == [256, 128, 64, 32]
+    assert [b.filters for b in d.blocks] == [32, 64, 128, 256]
+    assert [b.t_factor for b in g.blocks] == [2, 2, 2, 2]
+
+
+def test_2plus1d_middle_width_keeps_the_3d_parameter_count():
+    """Tran et al.'s rule: mid = 27 C_in C_out / (9 C_in + 3 C_out), rounded to 8s."""
+    conv = resnet3d._Conv(64, "2plus1d", spectral_norm=False, use_bias=False)
+    conv.build((None, 4, 8, 8, 128))
+    mid = 27 * 128 * 64 // (9 * 128 + 3 * 64)  # 164 -> 168
+    assert conv.spatial.filters == 168 == (mid + 4) // 8 * 8
+    assert tuple(conv.spatial.kernel.shape) == (1, 3, 3, 128, 168)
+    assert tuple(conv.temporal.kernel.shape) == (3, 1, 1, 168, 64)
+    params = 9 * 128 * 168 + 3 * 168 * 64
+    assert abs(params - 27 * 128 * 64) / (27 * 128 * 64) < 0.03
+
+
+def test_nearest_upsampling_repeats_each_voxel():
+    x = tf.reshape(tf.range(2 * 2 * 2, dtype=tf.float32), [1, 2, 2, 2, 1])
+    up = resnet3d._upsample(x, 2, "nearest").numpy()
+    assert up.shape == (1, 4, 4, 4, 1)
+    np.testing.assert_array_equal(up[0, ::2, ::2, ::2], x.numpy()[0])
+    np.testing.assert_array_equal(up[0, 1::2, 1::2, 1::2], x.numpy()[0])
+
+
+def test_trilinear_upsampling_interpolates_with_half_pixel_centers():
+    """A linear ramp over time t -> 4t upsamples to 4 * ((t' + 0.5) / 2 - 0.5), clamped at
+    the edges, and a constant stays constant."""
+    t = tf.range(4, dtype=tf.float32)
+    x = tf.reshape(tf.tile(4.0 * t[:, None], [1, 4]), [1, 4, 2, 2, 1])
+    up = resnet3d._upsample(x, 2, "trilinear").numpy()[0, :, 0, 0, 0]
+    expected = np.clip(4 * ((np.arange(8) + 0.5) / 2 - 0.5), 0, 12)
+    np.testing.assert_allclose(up, expected, atol=1e-6)
+    const = resnet3d._upsample(tf.ones([1, 2, 3, 3, 2]), 2, "trilinear")
+    np.testing.assert_allclose(const, 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("upsample", ["nearest", "trilinear"])
+def test_shortcut_before_upsampling_equals_after(upsample):
+    """The 1x1x1 shortcut runs before the (linear, per-channel) upsampling: the same map."""
+    block = resnet3d.GBlock(4, 2, "3d", upsample)
+    x = tf.random.stateless_normal([2, 2, 4, 4, 6], [1, 2])
+    block(x)
+    before = resnet3d._upsample(block.shortcut(x), 2, upsample)
+    after = block.shortcut(resnet3d._upsample(x, 2, upsample))
+    np.testing.assert_allclose(before, after, rtol=1e-5, atol=1e-5)
+
+
+def test_gradients_reach_every_trainable_weight():
+    g = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=4, max_channels=8)
+    d = ResNet3DDiscriminator(4, 8, 8, channels=4, max_channels=8)
+    with tf.GradientTape(persistent=True) as tape:
+        score = tf.reduce_sum(d(g(_z(2, 4), training=True), training=True)["video"])
+    for model in (g, d):
+        grads = tape.gradient(score, model.trainable_weights)
+        assert all(gr is not None and np.any(gr.numpy() != 0) for gr in grads), model.name
+
+
+def test_checkpoint_holds_every_variable(tmp_path):
+    g = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=4, max_channels=8, conv="2plus1d")
+    d = ResNet3DDiscriminator(4, 8, 8, channels=4, max_channels=8, conv="2plus1d")
+    d(g(_z(1, 4)))
+    for model in (g, d):
+        path = tf.train.Checkpoint(model=model).save(str(tmp_path / model.name))
+        saved = [n for n, _ in tf.train.list_variables(path) if n.startswith("model/")]
+        assert len(saved) == len(model.weights), model.name
+
+
+def test_dual_discriminator_heads():
+    """frames > 0: a "frames" head on k frames chosen by inputs["seed"] (evenly spaced
+    without one), and the "video" head on the clip pooled by video_downsample."""
+    d = ResNet3DDiscriminator(8, 16, 16, channels=4, max_channels=8, frames=3,
+                              frames_weight=0.5, video_downsample=2)
+    assert d.head_weights == {"video": 1.0, "frames": 0.5} and d.uses_seed
+    video = tf.random.stateless_uniform([2, 8, 16, 16, 3], [1, 1], -1, 1)
+    heads = d(video)
+    assert set(heads) == {"video", "frames"}
+    assert all(h.shape == (2,) and h.dtype == tf.float32 for h in heads.values())
+    # The video head works on 8x8 frames: one stage fewer than the frames head.
+    assert d.num_stages == 1 and d.num_frame_stages == 2
+    a = d({"video": video, "seed": tf.constant([1, 2], tf.int64)})["frames"].numpy()
+    b = d({"video": video, "seed": tf.constant([1, 2], tf.int64)})["frames"].numpy()
+    np.testing.assert_array_equal(a, b)
+    # The frames head only looks at the chosen frames: which frames depends on the seed.
+    outs = {tuple(np.round(d({"video": video, "seed": tf.constant([s, 0], tf.int64)})[
+        "frames"].numpy(), 5)) for s in range(6)}
+    assert len(outs) > 1
+    with pytest.raises(ValueError, match="frames must be in"):
+        ResNet3DDiscriminator(8, 16, 16, frames=9)
