@@ -24,5 +24,18 @@ def tiny_config():
     return config_lib.from_dict(cfg)
 
 
+def with_family(config, family: str, updates: dict | None = None):
+    """`config` (a tiny one) with another model family, its section at the family's tiny
+    widths, then `updates` ({"dotted.field": value}) applied."""
+    from vidgan import config as config_lib  # noqa: PLC0415
+    from vidgan import models  # noqa: PLC0415
+
+    values = config_lib.to_dict(config)
+    values["model"] = {"family": family}  # every family section back at its defaults
+    cd = config_lib.ml_collections.ConfigDict(config_lib.to_dict(config_lib.from_dict(values)))
+    models.FAMILIES[family].tiny(cd.model[family])
+    return config_lib.override(config_lib.from_dict(cd), updates or {})
+
+
 def pytest_report_header(config):
     return f"tensorflow {tf.__version__}; logical CPU devices: {', '.join(CPU_DEVICES)}"

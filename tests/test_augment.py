@@ -58,8 +58,8 @@ def test_cutout_zeroes_one_rectangle_of_half_the_size():
         rows, cols = np.where(hole)
         assert hole.sum() > 0
         # One axis-aligned rectangle, at most 8x8, every channel and frame alike.
-        assert hole.sum() == (rows.ptp() + 1) * (cols.ptp() + 1)
-        assert rows.ptp() + 1 <= 8 and cols.ptp() + 1 <= 8
+        assert hole.sum() == (np.ptp(rows) + 1) * (np.ptp(cols) + 1)
+        assert np.ptp(rows) + 1 <= 8 and np.ptp(cols) + 1 <= 8
         assert np.all((y[b] == 0) == hole[None, :, :, None])
 
 

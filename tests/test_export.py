@@ -461,3 +461,37 @@ def test_cli_export_errors_are_one_line(cli, trained, case, message):
     assert_one_line_error(results[case], "export", message)
     assert not any(os.path.exists(base / name) for name in ("e1", "e2", "e3"))
     assert os.listdir(trained.export_dir) == ["4"]
+
+
+def test_training_samples_are_the_exported_seeds(tmp_path_factory):
+    """The fixed samples a run writes to TensorBoard are the exported model's videos of
+    seeds 0..num_samples-1: one seed rule for training, export, synthesis and evaluation."""
+    run = shared_run(tmp_path_factory)
+    trainer = Trainer(run.config, run.workdir, tf.distribute.OneDeviceStrategy("/cpu:0"))
+    assert trainer.restore() == 4
+    samples = export_lib.to_uint8(trainer.sample()).numpy()
+    loaded = tf.saved_model.load(run.version_dir)
+    n = run.config.train.num_samples
+    exported = loaded.signatures["generate"](seed=tf.range(n, dtype=tf.int64))["video"]
+    np.testing.assert_array_equal(samples, exported.numpy())
+
+
+def test_resnet3d_run_exports(tmp_path):
+    """A resnet3d run (DiffAugment, dual discriminator) exports like any family: the
+    SavedModel's video for seed s is the EMA generator's, and metadata names the family."""
+    cfg = config_lib.default_config()
+    cfg.model.family = "resnet3d"
+    cfg.model.resnet3d.discriminator.frames = 2
+    cfg.train.augment = "color,translation,cutout"
+    config = config_lib.from_dict(config_lib.make_tiny(cfg))
+    workdir = str(tmp_path / "run")
+    trainer = Trainer(config, workdir, tf.distribute.OneDeviceStrategy("/cpu:0"))
+    assert trainer.train() == 4
+    version_dir = export_lib.export(workdir, str(tmp_path / "export"))
+    loaded = tf.saved_model.load(version_dir)
+    meta = json.loads(loaded.signatures["metadata"]()["json"].numpy().decode())
+    assert meta["family"] == "resnet3d" and meta["z_dim"] == 128
+    videos = loaded.signatures["generate"](seed=seeds(0, 7))["video"].numpy()
+    assert videos.shape == (2, *VIDEO_SHAPE) and videos.dtype == np.uint8
+    keras_videos = trainer.sample()[[0]]  # seed 0 is the first fixed sample
+    np.testing.assert_array_equal(videos[0], export_lib.to_uint8(keras_videos).numpy()[0])

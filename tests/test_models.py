@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vidgan import config as config_lib
+from conftest import with_family
 from vidgan import models
 from vidgan.config import override
 from vidgan.models import layers
@@ -407,10 +407,7 @@ def test_build_follows_config_changes(tiny_config):
 def test_every_family_builds_from_its_section(tiny_config):
     """Each registered family builds from config.model.<family> at the tiny size."""
     for name in models.FAMILIES:
-        cfg = override(tiny_config, {"model.family": name,
-                                     "model.dcgan3d.generator.z_dim": 128})
-        cfg = config_lib.from_dict(config_lib.make_tiny(config_lib.ml_collections.ConfigDict(
-            config_lib.to_dict(cfg))))
+        cfg = with_family(tiny_config, name)
         g, d = models.build_generator(cfg), models.build_discriminator(cfg)
         models.build(g, d)
         video = g(_z(2, g.z_dim))

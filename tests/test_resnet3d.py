@@ -58,22 +58,22 @@ def test_inputs_are_checked_at_entry():
     with pytest.raises(ValueError, match="unknown upsample"):
         ResNet3DGenerator(4, 8, 8, upsample="bicubic")
     with pytest.raises(ValueError, match="unknown conv"):
-        ResNet3DGenerator(4, 8, 8, z_dim=4, conv="2d")(tf.zeros([1, 4]))
+        ResNet3DGenerator(4, 8, 8, z_dim=4, conv="4d")(tf.zeros([1, 4]))
 
 
 def test_generator_param_count():
     """T=4, H=W=8, z=4, channels 2 (max 8): one stage doubling T, start (2, 4, 4, 4).
 
     project: Dense 4 -> 2*4*4*4 with bias; block0: BN(4), 3x3x3 conv 4 -> 2 (no bias),
-    BN(2), 3x3x3 conv 2 -> 2 (+ bias), 1x1x1 shortcut 4 -> 2 (no bias); out BN(2);
+    BN(2), 3x3x3 conv 2 -> 2 (no bias), 1x1x1 shortcut 4 -> 2 (no bias); out BN(2);
     1x1x1 mix 2 -> 16 (no bias); 3x3x3 conv 16 -> 3 (+ bias).
     """
     g = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8)
     g(_z(2, 4))
     project = 4 * 128 + 128
-    block0 = 4 * 4 + 27 * 4 * 2 + 4 * 2 + (27 * 2 * 2 + 2) + 4 * 2
+    block0 = 4 * 4 + 27 * 4 * 2 + 4 * 2 + 27 * 2 * 2 + 4 * 2
     head = 4 * 2 + 2 * 16 + 27 * 16 * 3 + 3
-    assert g.count_params() == project + block0 + head == 2337
+    assert g.count_params() == project + block0 + head == 2335
     assert g.start_shape == (2, 4, 4, 4)
 
 

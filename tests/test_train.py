@@ -15,7 +15,7 @@ from vidgan import models
 from vidgan.config import override
 from vidgan.training import NonFiniteLossError, Trainer
 
-from conftest import CPU_DEVICES
+from conftest import CPU_DEVICES, with_family
 
 
 def _one_device():
@@ -38,12 +38,7 @@ def _copy_weights(source: Trainer, target: Trainer) -> None:
 
 
 def _family(config, family: str, **updates):
-    """tiny_config with another model family (its section at the tiny widths)."""
-    values = config_lib.to_dict(config)
-    values["model"] = {"family": family}
-    cd = config_lib.ml_collections.ConfigDict(config_lib.to_dict(config_lib.from_dict(values)))
-    models.FAMILIES[family].tiny(cd.model[family])
-    return override(config_lib.from_dict(cd), updates)
+    return with_family(config, family, updates)
 
 
 STEP_CASES = ([("dcgan3d", loss, penalty) for loss in sorted(losses.LOSSES)

@@ -141,7 +141,9 @@ class GBlock(keras.layers.Layer):
         self.norm1 = layers.normalization("batch", "norm1")
         self.conv1 = _Conv(filters, conv, spectral_norm=False, use_bias=False, name="conv1")
         self.norm2 = layers.normalization("batch", "norm2")
-        self.conv2 = _Conv(filters, conv, spectral_norm=False, name="conv2")
+        # No biases: every block output feeds a batch norm (the next block's or the
+        # output's), which removes them; Adam would amplify their ~0 gradients into noise.
+        self.conv2 = _Conv(filters, conv, spectral_norm=False, use_bias=False, name="conv2")
         self.shortcut = None
 
     def build(self, input_shape):
