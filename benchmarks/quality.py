@@ -13,9 +13,10 @@ N..2N-1); the share of the gap closed is (FVD_untrained - FVD_end) / (FVD_untrai
 floor). FVD: vidgan.evaluation's protocol (I3D Kinetics-400 logits, 16 frames, N clips
 each side; generated clips are export's seeds 0..N-1).
 
-Settings:
-  shapes  experiments/quickstart.py's data (bouncing shapes, 2 objects, 16x32x32) and
-          its training settings, 10 minutes (the README's main job).
+Settings (variants are overrides of the setting's experiment, VARIANTS below; "preset" is
+the experiment itself):
+  shapes  experiments/quickstart.py (bouncing shapes, 2 objects, 16x32x32), 10 minutes;
+          --budget_minutes=0 runs the preset's own budget and steps (the README's main job).
   videos  experiments/videos.py on ../shared/data/videos at 16x64x64, 45 minutes.
 
 Run it on a quiet machine: the budget is wall time, so any other load costs steps.
@@ -54,17 +55,26 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_VIDEOS = os.path.join(os.path.dirname(REPO), "shared", "data", "videos")
 
 SETTINGS = {
-    "shapes": dict(experiment="quickstart.py", budget=10.0, overrides={}),
-    "videos": dict(experiment="videos.py", budget=45.0,
-                   overrides={"data.path": SHARED_VIDEOS}),
+    "shapes": dict(experiment="quickstart.py", overrides={}),
+    "videos": dict(experiment="videos.py", overrides={"data.path": SHARED_VIDEOS}),
 }
+DEFAULT_BUDGET = {"shapes": 10.0, "videos": 45.0}
 
-# name -> config overrides on top of the setting's experiment.
+AUGMENT = "color,translation,cutout"
+# name -> config overrides on top of the setting's experiment (which may use any family).
 VARIANTS = {
-    "dcgan3d": {"model.family": "dcgan3d"},
-    "dcgan3d+aug": {"model.family": "dcgan3d", "train.augment": "color,translation,cutout"},
-    "resnet3d": {"model.family": "resnet3d"},
-    "resnet3d+aug": {"model.family": "resnet3d", "train.augment": "color,translation,cutout"},
+    # The quickstart preset before this benchmark existed (vidgan 0.6): DCGAN, 800 steps.
+    "dcgan3d-old-quickstart": {
+        "model.family": "dcgan3d", "model.dcgan3d.generator.channels": 32,
+        "model.dcgan3d.generator.max_channels": 256, "model.dcgan3d.discriminator.channels": 32,
+        "model.dcgan3d.discriminator.max_channels": 256, "loss.name": "non_saturating",
+        "train.augment": "", "train.beta1": 0.5, "train.g_lr": 2e-4, "train.d_lr": 2e-4,
+        "train.steps": 800},
+    "preset": {},  # the experiment as it is
+    "preset-noaug": {"train.augment": ""},
+    "dcgan3d+aug": {"model.family": "dcgan3d", "train.augment": AUGMENT},
+    "resnet3d": {"model.family": "resnet3d", "train.augment": ""},
+    "resnet3d+aug": {"model.family": "resnet3d", "train.augment": AUGMENT},
 }
 
 
@@ -76,21 +86,22 @@ def load_experiment(name: str):
     return module.get_config()
 
 
-def make_config(setting: str, overrides: dict, budget: float) -> config_lib.Config:
-    """The setting's experiment with `overrides`. Switching family drops the experiment's
-    settings of the other family's section (they would be refused as irrelevant)."""
+def make_config(setting: str, overrides: dict, budget: float | None) -> config_lib.Config:
+    """The setting's experiment with `overrides`. Switching family resets the experiment's
+    settings of its own family's section (they would be refused as irrelevant). With a
+    `budget`, training stops after that many minutes (else the experiment's own budget
+    and steps hold)."""
     raw = load_experiment(SETTINGS[setting]["experiment"])
     family = overrides.get("model.family", raw.model.family)
     if family != raw.model.family:
-        defaults = config_lib.default_config()
-        raw.model[raw.model.family] = defaults.model[raw.model.family]
+        raw.model[raw.model.family] = config_lib.default_config().model[raw.model.family]
         raw.model.family = family
-    values = config_lib.to_dict(config_lib.from_dict(raw))
-    config = config_lib.from_dict(values)
     updates = {**SETTINGS[setting]["overrides"], **overrides,
-               "train.time_budget_minutes": budget, "train.steps": 10**9,
                "train.sample_every": 10**9, "train.checkpoint_every": 10**9}
-    return config_lib.override(config, updates)
+    if budget:
+        updates["train.time_budget_minutes"] = budget
+        updates.setdefault("train.steps", 10**9)
+    return config_lib.override(config_lib.from_dict(raw), updates)
 
 
 def fvd_of(generator, config, protocol, extractor, real) -> float:
@@ -123,6 +134,11 @@ def run_variant(setting: str, name: str, overrides: dict, args, extractor) -> di
         with open(os.path.join(args.gif_dir, f"{setting}_{name}.gif"), "wb") as f:
             f.write(encode_gif(grid, config.data.fps))
     return {"variant": name, "overrides": overrides, "steps": steps,
+            "config": {"family": config.model.family, "augment": config.train.augment,
+                       "section": config_lib.to_dict(config)["model"][config.model.family],
+                       "lr": [config.train.g_lr, config.train.d_lr],
+                       "betas": [config.train.beta1, config.train.beta2],
+                       "batch": config.train.batch_size},
             "train_seconds": round(train_seconds, 1), "build_seconds": round(build_seconds, 1),
             "fvd_untrained": round(fvd_init, 1), "fvd_end": round(fvd_end, 1)}
 
@@ -133,7 +149,8 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS),
                         help="comma-separated names of VARIANTS")
     parser.add_argument("--budget_minutes", type=float, default=None,
-                        help="training wall time per variant (default: the setting's)")
+                        help="training wall time per variant (default: 10 for shapes, 45 "
+                        "for videos; 0: the experiment's own steps and budget)")
     parser.add_argument("--clips", type=int, default=256, help="clips per FVD side")
     parser.add_argument("--override", action="append", default=[],
                         help="extra config override for every variant, FIELD=JSON_VALUE")
@@ -141,7 +158,7 @@ def main() -> None:
     parser.add_argument("--gif_dir", default="benchmarks/results/quality_gifs")
     args = parser.parse_args()
     if args.budget_minutes is None:
-        args.budget_minutes = SETTINGS[args.setting]["budget"]
+        args.budget_minutes = DEFAULT_BUDGET[args.setting]
     extra = {}
     for item in args.override:
         field, value = item.split("=", 1)

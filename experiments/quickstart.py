@@ -1,7 +1,14 @@
-"""Quick start: bouncing shapes at 16x32x32; visible learning in minutes on 2 CPU cores.
+"""Quick start: bouncing shapes at 16x32x32, trained for 9.5 minutes on 2 CPU cores.
 
     vidgan train --config=experiments/quickstart.py --workdir=runs/quickstart
     vidgan train --config=experiments/quickstart.py:tiny --workdir=/tmp/tiny   # seconds (CI)
+
+The residual family (resnet3d) with DVD-GAN's dual discriminator (a full-resolution head on
+4 random frames, a 3D head on the clip at half resolution), hinge loss, DiffAugment, and
+Adam with beta1 = 0 and a discriminator learning rate twice the generator's: the settings
+that measured best under a 10-minute budget (benchmarks/quality.py, BUILD.md). Training
+stops after train.time_budget_minutes or train.steps, whichever comes first; running the
+command again continues for another budget.
 """
 
 from vidgan.config import default_config, make_tiny
@@ -14,15 +21,25 @@ def get_config(arg: str | None = None):
     config.data.height = config.data.width = 32
     config.data.num_objects = 2
     config.data.object_size = 0.3
-    for net in (config.model.dcgan3d.generator, config.model.dcgan3d.discriminator):
-        net.channels, net.max_channels = 32, 256
+    config.model.family = "resnet3d"
+    section = config.model.resnet3d
+    for net in (section.generator, section.discriminator):
+        net.channels, net.max_channels = 16, 128
+    section.discriminator.frames = 4
+    section.discriminator.video_downsample = 2
+    config.train.augment = "color,translation,cutout"
+    config.train.beta1 = 0.0
+    config.train.g_lr, config.train.d_lr = 2e-4, 4e-4
     config.train.batch_size = 16
-    config.train.steps = 800
+    config.train.time_budget_minutes = 9.5
+    config.train.steps = 5000
     config.train.log_every = 25
     config.train.sample_every = 200
     config.train.checkpoint_every = 200
     if arg == "tiny":
-        return make_tiny(config)
+        config = make_tiny(config)
+        config.train.time_budget_minutes = 0.0
+        return config
     if arg:
         raise ValueError(f"unknown variant {arg!r}; use experiments/quickstart.py or :tiny")
     return config

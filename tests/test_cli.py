@@ -74,14 +74,14 @@ def test_tiny_run_writes_checkpoint_config_and_events(tmp_path):
     assert "already finished: step 4 of 4" in again.stderr
     # A run that changes the model in the same workdir is refused, in one line.
     changed = vidgan("train", f"--config={TINY}", f"--workdir={workdir}",
-                     "--config.model.dcgan3d.generator.channels=4")
+                     "--config.model.resnet3d.generator.channels=4")
     assert changed.returncode == 2
-    assert "model.dcgan3d.generator.channels: 8 -> 4" in changed.stderr
+    assert "model.resnet3d.generator.channels: 8 -> 4" in changed.stderr
     assert "Traceback" not in changed.stderr
     # Without config.json the checkpoint itself catches the mismatch, in one line too.
     os.remove(os.path.join(workdir, "config.json"))
     changed = vidgan("train", f"--config={TINY}", f"--workdir={workdir}",
-                     "--config.model.dcgan3d.generator.channels=4")
+                     "--config.model.resnet3d.generator.channels=4")
     assert changed.returncode == 2 and "does not match this config" in changed.stderr
     assert "Traceback" not in changed.stderr
     # Re-running the finished run added no event file.

@@ -360,12 +360,12 @@ def _validate_model(config: Config) -> None:
         changed = differences(to_dict(family.config()), dataclasses.asdict(getattr(m, name)))
         _require(not changed, f"model.{name}.{changed[0].split(':')[0] if changed else ''} is "
                  f"set, but model.family={m.family} (set model.family={name} to use it)")
-    problems = models.FAMILIES[m.family].check(getattr(m, m.family), config)
-    _require(not problems, f"model.{m.family}.{problems[0] if problems else ''}")
-    try:
+    try:  # the clip size first: a family's own rules assume a plannable size
         models.plan_stages(config.data.num_frames, config.data.height, config.data.width)
     except ValueError as e:
         raise ConfigError(f"data: {e}") from None
+    problems = models.FAMILIES[m.family].check(getattr(m, m.family), config)
+    _require(not problems, f"model.{m.family}.{problems[0] if problems else ''}")
 
 
 def flatten(values: typing.Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
