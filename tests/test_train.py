@@ -1,5 +1,5 @@
-"""Training: one step per loss x penalty, distributed == single device, NaN handling,
-and a short learning run that must move generated statistics towards the data."""
+"""Training: one step per family x loss (x penalty), distributed == single device, exact
+resume, discriminator heads, NaN handling. Learning is tests/test_learning.py (FVD)."""
 
 import dataclasses
 
@@ -8,10 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vidgan import config as config_lib
 from vidgan import losses
-from vidgan import metrics
-from vidgan import models
 from vidgan.config import override
 from vidgan.training import NonFiniteLossError, Trainer
 
@@ -189,32 +186,6 @@ def test_mixed_bfloat16_on_two_mirrored_replicas(tiny_config, tmp_path):
     trainer = Trainer(config, str(tmp_path), _mirrored())
     values = [trainer.train_step(trainer.iterator(0)) for _ in range(2)][-1]
     assert all(np.isfinite(v) for v in values.values()), values
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
-def test_short_run_moves_statistics_towards_data(tiny_config, tmp_path, precision):
-    """Learning: after 500 steps on bouncing shapes the EMA generator's video statistics
-    (color means/stds, motion, edges, share of dark background; vidgan.metrics) are much
-    closer to the data's than at initialization, in float32 and in mixed bfloat16.
-    Measured: 1.86 -> 0.85 (x0.46) in float32; the threshold x0.6 leaves room for float
-    differences across CPUs (bfloat16: BUILD.md)."""
-    config = dataclasses.replace(
-        _with_precision(tiny_config, precision),
-        train=dataclasses.replace(tiny_config.train, steps=500, batch_size=16,
-                                  num_samples=64, log_every=100, sample_every=1000,
-                                  checkpoint_every=1000, ema_decay=0.99,
-                                  precision=precision))
-    trainer = Trainer(config, str(tmp_path), _one_device())
-    reals = np.concatenate([b["video"].numpy() for b in trainer.dataset(10_000).take(4)])
-    z = tf.random.stateless_normal([64, trainer.generator.z_dim], seed=[7, 7])
-    before = metrics.statistics_distance(trainer.sample(z), reals)
-
-    trainer.train()
-    after = metrics.statistics_distance(trainer.sample(z), reals)
-
-    print(f"statistics distance to data: init {before:.3f} -> after {after:.3f}")
-    assert after < 0.6 * before, (before, after)
 
 
 def test_checkpoint_restores_all_model_state(tiny_config, tmp_path):

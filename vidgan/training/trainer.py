@@ -71,7 +71,7 @@ class Trainer:
         self.loss = losses_lib.LOSSES[losses_lib.loss_name(config)]
         self.penalty = losses_lib.PENALTIES[config.loss.penalty]
         self.augment = augment_lib.parse(config.train.augment)
-        t, d = config.train, config.data
+        t = config.train
         # Seeds Python, NumPy and TF (hence Keras initializers): the same config gives
         # the same initial weights.
         keras.utils.set_random_seed(t.seed)
