@@ -175,12 +175,12 @@ class Trainer:
             conditions["seed"] = self._seed(step, stream, index)
         return conditions
 
-    def _judge(self, video: tf.Tensor, conditions: dict, step: tf.Tensor, stream: int,
-               index: int) -> dict[str, tf.Tensor]:
-        """D's heads on `video` [B_local, T, H, W, 3], DiffAugmented when configured."""
-        if self.augment:
-            video = augment_lib.augment(video, self.augment, self._rng(step, stream, index))
-        return self.discriminator({"video": video, **conditions}, training=True)
+    def _augmented(self, video: tf.Tensor, step: tf.Tensor, stream: int,
+                   index: int) -> tf.Tensor:
+        """`video` [B_local, T, H, W, 3] as D sees it: DiffAugmented when configured."""
+        if not self.augment:
+            return video
+        return augment_lib.augment(video, self.augment, self._rng(step, stream, index))
 
     def _weighted(self, heads: dict[str, tf.Tensor]) -> tf.Tensor:
         """sum_h w_h * mean logits of head h: [B] (what penalties differentiate)."""
@@ -198,15 +198,13 @@ class Trainer:
         real = batch["video"]
         weights = self.discriminator.head_weights
         with tf.GradientTape() as tape:
-            real_heads = self._judge(real, conditions, step, _AUGMENT_D_REAL, index)
-            fake_heads = self._judge(fake, conditions, step, _AUGMENT_D_FAKE, index)
+            # Augmented once: the logits and the penalty see the same clips.
+            real = self._augmented(real, step, _AUGMENT_D_REAL, index)
+            fake = self._augmented(fake, step, _AUGMENT_D_FAKE, index)
+            real_heads = self.discriminator({"video": real, **conditions}, training=True)
+            fake_heads = self.discriminator({"video": fake, **conditions}, training=True)
             parts = {h: self.loss.discriminator(real_heads[h], fake_heads[h]) for h in weights}
             total = tf.add_n([weights[h] * parts[h].total for h in sorted(weights)])
-            if self.augment:  # the penalty sees the clips D judged
-                real = augment_lib.augment(real, self.augment,
-                                           self._rng(step, _AUGMENT_D_REAL, index))
-                fake = augment_lib.augment(fake, self.augment,
-                                           self._rng(step, _AUGMENT_D_FAKE, index))
             penalty = self.penalty(
                 lambda x: self._weighted(self.discriminator({"video": x, **conditions},
                                                             training=True)),
@@ -237,7 +235,8 @@ class Trainer:
         weights = self.discriminator.head_weights
         with tf.GradientTape() as tape:
             fake = self.generator(inputs, training=True)  # [B_local, T, H, W, 3]
-            heads = self._judge(fake, conditions, step, _AUGMENT_G, 0)
+            fake = self._augmented(fake, step, _AUGMENT_G, 0)
+            heads = self.discriminator({"video": fake, **conditions}, training=True)
             per_head = {h: self.loss.generator(heads[h]) for h in weights}
             loss = self._average(tf.add_n([weights[h] * per_head[h] for h in sorted(weights)]))
         grad_norm = self._apply(self.g_optimizer, tape, loss, self.generator.trainable_variables)
