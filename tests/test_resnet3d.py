@@ -102,6 +102,20 @@ def test_widths_follow_the_stage_plan():
     assert [b.t_factor for b in g.blocks] == [2, 2, 2, 2]
 
 
+def test_full_time_generator_upsamples_space_only():
+    """upsample_time=false (DVD-GAN): the Dense projects to all T frames at the coarsest
+    size; blocks double H and W only. Same widths, a wider projection."""
+    g = ResNet3DGenerator(16, 64, 64, z_dim=8, upsample_time=False)
+    assert g.start_shape == (16, 4, 4, 256)
+    assert [b.t_factor for b in g.blocks] == [1, 1, 1, 1]
+    video = g(_z(2, 8))
+    assert video.shape == (2, 16, 64, 64, 3)
+    coarse = ResNet3DGenerator(16, 64, 64, z_dim=8)
+    coarse(_z(1, 8))
+    # Only the projection differs: 8 -> 16*4*4*256 instead of 8 -> 1*4*4*256 (+ biases).
+    assert g.count_params() - coarse.count_params() == (8 + 1) * 15 * 4 * 4 * 256
+
+
 def test_2plus1d_middle_width_keeps_the_3d_parameter_count():
     """Tran et al.'s rule: mid = 27 C_in C_out / (9 C_in + 3 C_out), rounded to 8s."""
     conv = resnet3d._Conv(64, "2plus1d", spectral_norm=False, use_bias=False)

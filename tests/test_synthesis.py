@@ -106,7 +106,7 @@ def test_manifest_lists_videos_settings_and_model(trained, tmp_path):
     assert manifest["videos"] == [{"seed": s, "path": file_name(s, "npz")} for s in (7, 8, 9)]
     assert manifest["settings"] == {
         "model_path": os.path.abspath(trained.version_dir), "model_step": 4, "format": "npz",
-        "fps": 12.5, "truncation": 0.75}
+        "fps": 12.5, "truncation": 0.75, "labels": []}
     model = manifest["model"]
     assert (model["step"], model["num_frames"], model["height"], model["width"],
             model["z_dim"]) == (4, 8, 16, 16, 16)

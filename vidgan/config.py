@@ -41,7 +41,12 @@ class DataConfig:
     seed: int = 0  # clip i (synthetic) / element i (real) is a pure function of (seed, i)
     # --- real videos (video_files, frame_folders, tfrecord) ---
     path: str = ""  # a folder (searched recursively) or a glob; for tfrecord, of shards
-    labels: bool = False  # class index from each video's parent folder name (UCF-101 style)
+    # Class-conditional models: each clip's class (real videos: the parent folder's name,
+    # UCF-101 style; moving_digits: the digit; bouncing_shapes: the shape kind).
+    labels: bool = False
+    # The classes, in label order. Filled from the data when training starts (and stored in
+    # the run's config.json, so export and evaluation need no data); if set, must match.
+    class_names: tuple[str, ...] = ()
     frame_stride: int = 1  # take every k-th frame
     target_fps: float = 0.0  # > 0: per-video stride = round(video fps / target_fps) instead
     clip_offsets: str = "random"  # "random" | "uniform" (evenly spaced) | "all" (every clip)
@@ -267,6 +272,10 @@ def _coerce(kind: type, value: Any, path: str):
     elif kind is str:
         if isinstance(value, str):
             return value
+    elif kind == tuple[str, ...]:
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        kind = type("a list of strings", (), {})
     raise ConfigError(f"{path}: expected {kind.__name__}, got {value!r}")
 
 
@@ -305,6 +314,9 @@ def validate(config: Config) -> None:
     _require(min(d.height, d.width) >= 8, "data.height and data.width must be >= 8")
     _require(0 < d.object_size < 1, "data.object_size must be in (0, 1)")
     _require(0 <= d.max_speed <= 1, "data.max_speed must be in [0, 1]")
+    _require(d.labels or not d.class_names, "data.class_names is set but data.labels=false")
+    _require(len(set(d.class_names)) == len(d.class_names) and all(d.class_names),
+             f"data.class_names must be distinct non-empty names, got {list(d.class_names)}")
 
     _validate_model(config)
     _choice(l.name, "loss.name", ("auto", *losses.LOSSES))
@@ -364,7 +376,12 @@ def _validate_model(config: Config) -> None:
         models.plan_stages(config.data.num_frames, config.data.height, config.data.width)
     except ValueError as e:
         raise ConfigError(f"data: {e}") from None
-    problems = models.FAMILIES[m.family].check(getattr(m, m.family), config)
+    family = models.FAMILIES[m.family]
+    _require(family.conditional or not config.data.labels,
+             f"model.family={m.family} cannot be class-conditional (data.labels=true); "
+             "class-conditional families: "
+             + ", ".join(n for n, f in models.FAMILIES.items() if f.conditional))
+    problems = family.check(getattr(m, m.family), config)
     _require(not problems, f"model.{m.family}.{problems[0] if problems else ''}")
 
 

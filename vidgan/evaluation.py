@@ -65,11 +65,17 @@ class Protocol:
 
 @dataclasses.dataclass(frozen=True)
 class Source:
-    """Generated videos: `generate(seeds int64 [N]) -> uint8 [N, T, H, W, 3]` and what made them."""
+    """Generated videos: `generate(seeds int64 [N], labels int32 [N] | None) -> uint8
+    [N, T, H, W, 3]` (labels: class-conditional sources only) and what made them."""
 
-    generate: Callable[[np.ndarray], np.ndarray]
+    generate: Callable[..., np.ndarray]
     config: config_lib.Config  # the training config (data section: the real data by default)
     description: str  # e.g. "runs/x step 800 (EMA)"
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The classes of a class-conditional source; () otherwise."""
+        return self.config.data.class_names if self.config.data.labels else ()
 
 
 def source_from_workdir(workdir: str, step: int | None = None, ema: bool = True) -> Source:
@@ -92,8 +98,9 @@ def source_from_generator(generator, config: config_lib.Config, description: str
 
     module = export.GeneratorModule(generator, export.build_metadata(config, step, ema))
 
-    def generate(seeds: np.ndarray) -> np.ndarray:
-        return module.generate(tf.constant(seeds, tf.int64))["video"].numpy()
+    def generate(seeds: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        extra = {} if labels is None else {"label": tf.constant(labels, tf.int32)}
+        return module.generate(tf.constant(seeds, tf.int64), **extra)["video"].numpy()
 
     generate.module = module  # keeps the tf.Module alive while the function is used
     return Source(generate, config, description)
@@ -112,8 +119,10 @@ def source_from_saved_model(model_dir: str) -> Source:
         raise EvaluationError(str(e)) from None
     signature = module.signatures["generate_truncated"]
 
-    def generate(seeds: np.ndarray) -> np.ndarray:
-        out = signature(seed=tf.constant(seeds, tf.int64), truncation=tf.constant(1.0))
+    def generate(seeds: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        extra = {} if labels is None else {"label": tf.constant(labels, tf.int32)}
+        out = signature(seed=tf.constant(seeds, tf.int64), truncation=tf.constant(1.0),
+                        **extra)
         return out["video"].numpy()
 
     generate.module = module
@@ -162,41 +171,82 @@ def real_features(data: DataConfig, protocol: Protocol, extractor: FeatureExtrac
     """I3D features [num_clips, 400] of real clips (seed + run) * num_clips + i of `data`
     (already the real config, see real_data_config);
     -> (features, cache file or None, read from the cache?)."""
+    features, _, path, cached = labelled_real_features(data, protocol, extractor, cache,
+                                                       progress, run)
+    return features, path, cached
+
+
+def labelled_real_features(data: DataConfig, protocol: Protocol, extractor: FeatureExtractor,
+                           cache: bool = True, progress: bool = True, run: int = 0,
+                           label: int | None = None
+                           ) -> tuple[np.ndarray, np.ndarray | None, str | None, bool]:
+    """As real_features, with the clips' labels int32 [num_clips] (None unless
+    data.labels); with `label`, only the clips of that class (the stream's first
+    num_clips of it, after skipping (seed + run) * num_clips of them).
+    -> (features, labels, cache file or None, read from the cache?)."""
     start = (protocol.seed + run) * protocol.num_clips
     key = {"version": CACHE_VERSION, "data": dataclasses.asdict(data), "start": start,
            "files": data_lib.fingerprint(data), "num_clips": protocol.num_clips,
            "num_frames": protocol.num_frames, "size": fvd_lib.I3D_SIZE,
            "weights": extractor.weights_sha256}
+    if label is not None:
+        key["class"] = label
+    key = json.loads(json.dumps(key))  # as stored: tuples (data.class_names) become lists
     path = _cache_path(key)
     if cache and os.path.exists(path):
         try:
             with np.load(path, allow_pickle=False) as stored:
                 if json.loads(str(stored["key"])) == key:
-                    return stored["features"], path, True
+                    labels = stored["labels"] if data.labels else None
+                    return stored["features"], labels, path, True
         except (OSError, ValueError, KeyError):
             pass  # unreadable or another key: compute again
-    batches = iter(data_lib.make_dataset(data, protocol.batch_size, start_index=start))
-    features = _collect(lambda: fvd_lib.to_uint8(next(batches)["video"]).numpy(),
-                        protocol, extractor, "real clips", progress)
+    if label is None:
+        ds = data_lib.make_dataset(data, protocol.batch_size, start_index=start)
+    else:  # one class: filter single clips, then skip and batch within the class
+        ds = data_lib.make_dataset(data, 1).unbatch().filter(lambda e: e["label"] == label)
+        ds = ds.skip(start).batch(protocol.batch_size)
+    batches = iter(ds)
+    labels: list[np.ndarray] = []
+
+    def next_batch() -> np.ndarray:
+        batch = next(batches)
+        if data.labels:
+            labels.append(batch["label"].numpy())
+        return fvd_lib.to_uint8(batch["video"]).numpy()
+
+    what = "real clips" if label is None else f"real clips of class {label}"
+    features = _collect(next_batch, protocol, extractor, what, progress)
+    clip_labels = (np.concatenate(labels)[:protocol.num_clips].astype(np.int32)
+                   if data.labels else None)
     if not cache:
-        return features, None, False
+        return features, clip_labels, None, False
     os.makedirs(os.path.dirname(path), exist_ok=True)
     staged = path + ".tmp.npz"
-    np.savez(staged, features=features, key=json.dumps(key, sort_keys=True))
+    extra = {"labels": clip_labels} if data.labels else {}
+    np.savez(staged, features=features, key=json.dumps(key, sort_keys=True), **extra)
     os.replace(staged, path)
-    return features, path, False
+    return features, clip_labels, path, False
 
 
 def generated_features(source: Source, protocol: Protocol, extractor: FeatureExtractor,
-                       run: int = 0, progress: bool = True) -> np.ndarray:
-    """I3D features [num_clips, 400] of the videos of seeds (seed + run) * num_clips + i."""
+                       run: int = 0, progress: bool = True,
+                       labels: np.ndarray | None = None) -> np.ndarray:
+    """I3D features [num_clips, 400] of the videos of seeds (seed + run) * num_clips + i;
+    a class-conditional source needs `labels` int32 [num_clips] (video i gets labels[i])."""
+    if bool(source.class_names) != (labels is not None):
+        raise EvaluationError("a class-conditional generator needs a label per video, an "
+                              "unconditional one takes none")
     first = (protocol.seed + run) * protocol.num_clips
     end = first + protocol.num_clips
     starts = iter(range(first, end, protocol.batch_size))
 
     def next_batch() -> np.ndarray:
         start = next(starts)
-        return source.generate(np.arange(start, min(start + protocol.batch_size, end)))
+        seeds = np.arange(start, min(start + protocol.batch_size, end))
+        if labels is None:
+            return source.generate(seeds)
+        return source.generate(seeds, labels[seeds - first])
 
     return _collect(next_batch, protocol, extractor, "generated clips", progress)
 
@@ -228,23 +278,40 @@ def describe(protocol: Protocol, data: DataConfig, source: Source) -> dict:
         "real": f"{data.source} {data.path or ''}".strip() + f", split {protocol.split}, "
                 f"clip offsets {data.clip_offsets}, {data.clips_per_video} per video, "
                 f"resize {data.resize}",
-        "seed": protocol.seed, "generated": source.description,
+        "seed": protocol.seed, "generated": source.description + (
+            "; class-conditional: video i gets real clip i's label" if source.class_names
+            else ""),
         "features": "I3D Kinetics-400 logits (pre-softmax, averaged over time)",
     }
 
 
 def evaluate(source: Source, data: DataConfig | None = None, protocol: Protocol = Protocol(),
              num_runs: int = 1, weights: str | None = None, cache: bool = True,
-             progress: bool = True, log: Callable[[str], None] = lambda _: None) -> dict:
+             progress: bool = True, log: Callable[[str], None] = lambda _: None,
+             per_class: bool = False) -> dict:
     """FVD and KVD of `source` against `data` (default: its training data), `num_runs` times.
 
+    A class-conditional source makes video i with the label of real clip i (the classes
+    as often as in the real data). `per_class`: also, per class c, num_clips real clips
+    of c against num_clips videos made with label c.
+
     Returns {"fvd": [per run], "kvd": [...], "fvd_mean", "fvd_std", "kvd_mean", "kvd_std",
-    "protocol": describe(...), "real_cache": [paths]}.
+    "protocol": describe(...), "real_cache": [paths]} (+ "per_class": {class name:
+    {"fvd": [per run], "kvd": [...], "fvd_mean", "kvd_mean"}}).
     """
     protocol.validate()
     if num_runs < 1:
         raise EvaluationError(f"num_runs must be >= 1, got {num_runs}")
     g = source.config.data
+    names = source.class_names
+    if per_class and not names:
+        raise EvaluationError("per-class FVD needs a class-conditional generator "
+                              "(trained with data.labels=true)")
+    if names and data is not None and (not data.labels or data.class_names not in (
+            (), names)):
+        raise EvaluationError(f"the generator is class-conditional ({', '.join(names)}): "
+                              "the real data must be labelled with the same classes "
+                              "(data.labels=true)")
     if protocol.num_frames > g.num_frames:
         raise EvaluationError(
             f"the generator makes {g.num_frames}-frame videos; FVD{protocol.num_frames} needs "
@@ -253,23 +320,41 @@ def evaluate(source: Source, data: DataConfig | None = None, protocol: Protocol 
     data = data or g
     extractor = FeatureExtractor(weights)
     shape = (g.num_frames, g.height, g.width)
+    real_cfg = real_data_config(data, protocol, shape)
     fvds, kvds, caches = [], [], []
+    classes: dict[str, dict[str, list[float]]] = {n: {"fvd": [], "kvd": []} for n in names}
     for run in range(num_runs):
-        real_cfg = real_data_config(data, protocol, shape)
-        real, path, cached = real_features(real_cfg, protocol, extractor, cache, progress, run)
+        real, labels, path, cached = labelled_real_features(real_cfg, protocol, extractor,
+                                                            cache, progress, run)
         log(f"run {run + 1}/{num_runs}: real features "
             + (f"read from the cache {path}" if cached else
                f"computed{f', cached in {path}' if path else ''}"))
-        fake = generated_features(source, protocol, extractor, run, progress)
+        fake = generated_features(source, protocol, extractor, run, progress,
+                                  labels if names else None)
         fvds.append(fvd_lib.fvd(real, fake))
         kvds.append(fvd_lib.kernel_distance(real, fake))
         caches.append(path)
         log(f"run {run + 1}/{num_runs}: FVD {fvds[-1]:.2f}  KVD {kvds[-1]:.4f}")
-    return {"fvd": fvds, "kvd": kvds,
-            "fvd_mean": float(np.mean(fvds)), "fvd_std": float(np.std(fvds)),
-            "kvd_mean": float(np.mean(kvds)), "kvd_std": float(np.std(kvds)),
-            "num_runs": num_runs, "protocol": describe(protocol, data, source),
-            "real_cache": caches}
+        for c, name in enumerate(names if per_class else ()):
+            real_c, _, path_c, _ = labelled_real_features(real_cfg, protocol, extractor,
+                                                          cache, progress, run, label=c)
+            fake_c = generated_features(source, protocol, extractor, run, progress,
+                                        np.full(protocol.num_clips, c, np.int32))
+            classes[name]["fvd"].append(fvd_lib.fvd(real_c, fake_c))
+            classes[name]["kvd"].append(fvd_lib.kernel_distance(real_c, fake_c))
+            caches.append(path_c)
+            log(f"run {run + 1}/{num_runs}: class {name}: FVD {classes[name]['fvd'][-1]:.2f}"
+                f"  KVD {classes[name]['kvd'][-1]:.4f}")
+    result = {"fvd": fvds, "kvd": kvds,
+              "fvd_mean": float(np.mean(fvds)), "fvd_std": float(np.std(fvds)),
+              "kvd_mean": float(np.mean(kvds)), "kvd_std": float(np.std(kvds)),
+              "num_runs": num_runs, "protocol": describe(protocol, data, source),
+              "real_cache": caches}
+    if per_class:
+        result["per_class"] = {name: {**v, "fvd_mean": float(np.mean(v["fvd"])),
+                                      "kvd_mean": float(np.mean(v["kvd"]))}
+                               for name, v in classes.items()}
+    return result
 
 
 class TrainingMonitor:
@@ -288,12 +373,13 @@ class TrainingMonitor:
         self.tags = (f"metrics/fvd{clips}", f"metrics/kvd{clips}")
         self.extractor = FeatureExtractor(weights)
         real_cfg = real_data_config(d, self.protocol, (d.num_frames, d.height, d.width))
-        self.real, self.cache_path, _ = real_features(real_cfg, self.protocol, self.extractor,
-                                                      progress=False)
+        self.real, self.labels, self.cache_path, _ = labelled_real_features(
+            real_cfg, self.protocol, self.extractor, progress=False)
         self.source = source_from_generator(generator, config, "training EMA generator")
 
     def __call__(self) -> dict[str, float]:
-        fake = generated_features(self.source, self.protocol, self.extractor, progress=False)
+        fake = generated_features(self.source, self.protocol, self.extractor, progress=False,
+                                  labels=self.labels)
         fvd_tag, kvd_tag = self.tags
         return {fvd_tag: fvd_lib.fvd(self.real, fake),
                 kvd_tag: fvd_lib.kernel_distance(self.real, fake)}

@@ -6,7 +6,9 @@ The exported module (OUT/<version>/, as TF Serving expects) has:
   generate_from_latents(latents float32 [N, z_dim]) -> {"video": uint8 [N, T, H, W, 3]}
   metadata() -> {"json": string}   (config, step, T/H/W, fps, z_dim, vidgan version)
 Signatures: serving_default and generate (seed only, truncation 1), generate_truncated
-(seed and truncation), generate_from_latents, metadata.
+(seed and truncation), generate_from_latents, metadata. A class-conditional model's
+generate signatures also take `label` int32 [N] (class indices; metadata "class_names"
+lists them in order).
 
 Latent i is `stateless_normal([z_dim], seed=[seed_i, 0]) * truncation` (the one rule of
 vidgan.models.sampling, which training's fixed samples and evaluation use too): the same
@@ -52,10 +54,11 @@ class GeneratorModule(tf.Module):
         self.generator = generator
         self.enhancement = enhancement  # vidgan.enhance.Enhancement or None
         self.specs = generator.input_specs()
-        if set(self.specs) != {"latent"}:  # labels / context frames: their own signatures
+        if set(self.specs) - {"label"} != {"latent"}:  # context frames: own signatures
             raise ExportError(f"generator inputs {sorted(self.specs)}: this export takes "
-                              "generators of one latent input")
+                              "generators of one latent input (and a class label)")
         self.z_dim = int(self.specs["latent"].shape[0])
+        self.num_classes = int(generator.num_classes)
         self._metadata_json = json.dumps(metadata, sort_keys=True)
 
     def _latents(self, seed: tf.Tensor, truncation: tf.Tensor) -> tf.Tensor:
@@ -72,7 +75,19 @@ class GeneratorModule(tf.Module):
         noise = sampling.draw_noise(self.specs, sampling.seed_pairs_for_seeds(seed))
         return noise["latent"] * truncation  # [N, z_dim]
 
-    def _video(self, latents: tf.Tensor) -> tf.Tensor:
+    def _labels(self, label: tf.Tensor, n: tf.Tensor) -> tf.Tensor:
+        """label int32 [N], checked: one per video, each in [0, num_classes)."""
+        k = self.num_classes
+        message = f"label must be int32 [N] with one class in [0, {k}) per video"
+        with tf.control_dependencies([tf.debugging.assert_rank(label, 1, message=message)]):
+            label = tf.identity(label)
+        with tf.control_dependencies([
+                tf.debugging.assert_equal(tf.shape(label)[0], n, message=message),
+                tf.debugging.assert_non_negative(label, message=message),
+                tf.debugging.assert_less(label, k, message=message)]):
+            return tf.reshape(label, [-1])
+
+    def _video(self, latents: tf.Tensor, label: tf.Tensor | None = None) -> tf.Tensor:
         message = f"latents must be float32 [N, {self.z_dim}]"
         with tf.control_dependencies([tf.debugging.assert_rank(latents, 2, message=message)]):
             latents = tf.identity(latents)
@@ -80,23 +95,27 @@ class GeneratorModule(tf.Module):
                 tf.debugging.assert_equal(tf.shape(latents)[1], self.z_dim, message=message)]):
             latents = tf.debugging.assert_all_finite(latents, message="latents must be finite")
         latents = tf.reshape(latents, [-1, self.z_dim])  # static z_dim for the model
-        videos = self.generator(latents, training=False)  # [N, T, H, W, 3] in [-1, 1]
+        inputs = {"latent": latents}
+        if self.num_classes:
+            inputs["label"] = self._labels(label, tf.shape(latents)[0])
+        videos = self.generator(inputs, training=False)  # [N, T, H, W, 3] in [-1, 1]
         if self.enhancement is not None:
             videos = self.enhancement(videos)  # SR: [N, T, s*H, s*W, 3]
         return to_uint8(videos)
 
     @tf.function
-    def generate(self, seed, truncation=None):
-        """seed int64 [N], optional truncation float32 [] (default 1: none)
-        -> {"video": uint8 [N, T, H, W, 3], "latents": float32 [N, z_dim]}."""
+    def generate(self, seed, truncation=None, label=None):
+        """seed int64 [N], optional truncation float32 [] (default 1: none), label int32
+        [N] (class-conditional models) -> {"video": uint8 [N, T, H, W, 3], "latents":
+        float32 [N, z_dim]}."""
         if truncation is None:
             truncation = tf.constant(1.0)
         latents = self._latents(seed, truncation)
-        return {"video": self._video(latents), "latents": latents}
+        return {"video": self._video(latents, label), "latents": latents}
 
-    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32, name="latents")])
-    def generate_from_latents(self, latents):
-        return {"video": self._video(latents)}
+    @tf.function
+    def generate_from_latents(self, latents, label=None):
+        return {"video": self._video(latents, label)}
 
     @tf.function(input_signature=[])
     def metadata(self):
@@ -163,7 +182,8 @@ def build_metadata(config: config_lib.Config, step: int, ema: bool, enhance: str
         # An unbuilt generator (no weights) tells its declared inputs.
         "z_dim": models.build_generator(config).input_specs()["latent"].shape[0],
         "family": config.model.family,
-        "conditional": False,
+        "conditional": d.labels,
+        "class_names": list(d.class_names),
         "latent_rule": "latents[i] = tf.random.stateless_normal([z_dim], "
                        f"seed=[seed[i], {sampling.SEED_STREAM}]) * truncation",
         "config": config_lib.to_dict(config),
@@ -206,13 +226,17 @@ def export(workdir: str, export_dir: str, step: int | None = None, ema: bool = T
     module = GeneratorModule(generator, build_metadata(config, trained_step, ema, enhance, scale),
                              enhancement)
     seed = tf.TensorSpec(None, tf.int64, name="seed")
-    by_seed = module.generate.get_concrete_function(seed)
+    truncation = tf.TensorSpec(None, tf.float32, name="truncation")
+    latents = tf.TensorSpec(None, tf.float32, name="latents")
+    label = ({"label": tf.TensorSpec(None, tf.int32, name="label")}
+             if module.num_classes else {})
+    by_seed = module.generate.get_concrete_function(seed, **label)
     signatures = {
         "serving_default": by_seed,
         "generate": by_seed,
-        "generate_truncated": module.generate.get_concrete_function(
-            seed, tf.TensorSpec(None, tf.float32, name="truncation")),
-        "generate_from_latents": module.generate_from_latents,
+        "generate_truncated": module.generate.get_concrete_function(seed, truncation, **label),
+        "generate_from_latents": module.generate_from_latents.get_concrete_function(
+            latents, **label),
         "metadata": module.metadata,
     }
     try:

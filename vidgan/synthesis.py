@@ -3,7 +3,9 @@
     from vidgan.synthesis import SynthesisRequest, synthesize
     manifest = synthesize(SynthesisRequest("exports/gen", "out/", num_videos=100))
 
-Seeds seed_start .. seed_start + num_videos - 1 become files `seed_<seed>.<ext>`. Runs are
+Seeds seed_start .. seed_start + num_videos - 1 become files `seed_<seed>.<ext>`; for a
+class-conditional model, every requested class gets those seeds, in
+`<class name>/seed_<seed>.<ext>` (`labels`: class indices, see `resolve_labels`). Runs are
 resumable: files already written and readable are skipped. Encoding runs in a thread
 pool while the model generates the next batch, so the generator does not wait on file I/O.
 """
@@ -42,6 +44,7 @@ class SynthesisRequest:
     truncation: float = 1.0
     overwrite: bool = False  # regenerate every file, and allow a different model/settings
     encode_workers: int = 2
+    labels: tuple[int, ...] = ()  # class indices (class-conditional models only)
 
     def validate(self) -> None:
         if self.num_videos <= 0:
@@ -59,6 +62,44 @@ class SynthesisRequest:
             raise SynthesisError(f"truncation must be > 0, got {self.truncation}")
         if self.encode_workers <= 0:
             raise SynthesisError(f"encode_workers must be > 0, got {self.encode_workers}")
+        if len(set(self.labels)) != len(self.labels):
+            raise SynthesisError(f"labels repeat a class: {list(self.labels)}")
+
+
+def resolve_labels(metadata: dict, labels: str = "", label_names: str = "") -> tuple[int, ...]:
+    """Class indices from "3,7" (`labels`; "all" = every class) or "circle,square"
+    (`label_names`), checked against the model's metadata. Unconditional models take
+    neither; conditional ones need one of them."""
+    names = list(metadata.get("class_names", []))
+    if not metadata.get("conditional"):
+        if labels or label_names:
+            raise SynthesisError("this model is not class-conditional: it takes no "
+                                 "--labels / --label_names")
+        return ()
+    if bool(labels) == bool(label_names):
+        raise SynthesisError(f"this model is class-conditional: pass --labels=I,J (or all) "
+                             f"or --label_names=NAME,...; classes: "
+                             f"{', '.join(f'{i}={n}' for i, n in enumerate(names))}")
+    if labels.strip() == "all":
+        return tuple(range(len(names)))
+    out = []
+    for item in (labels or label_names).split(","):
+        item = item.strip()
+        if label_names:
+            if item not in names:
+                raise SynthesisError(f"unknown class name {item!r}; classes: {', '.join(names)}")
+            out.append(names.index(item))
+            continue
+        try:
+            index = int(item)
+        except ValueError:
+            raise SynthesisError(f"--labels takes class indices (or all), got {item!r}; "
+                                 "use --label_names for names") from None
+        if not 0 <= index < len(names):
+            raise SynthesisError(f"unknown class {index}: the model has {len(names)} classes "
+                                 f"(0..{len(names) - 1})")
+        out.append(index)
+    return tuple(out)
 
 
 def resolve_model_dir(model_dir: str) -> str:
@@ -91,8 +132,9 @@ def load_model(model_dir: str):
     return module, metadata, path
 
 
-def _file_name(seed: int, format: str) -> str:
-    return f"seed_{seed:08d}{video_io.EXTENSIONS[format]}"
+def _file_name(seed: int, format: str, class_name: str | None = None) -> str:
+    name = f"seed_{seed:08d}{video_io.EXTENSIONS[format]}"
+    return name if class_name is None else os.path.join(class_name, name)
 
 
 def _is_complete(path: str, format: str, shape: tuple[int, int, int]) -> bool:
@@ -110,7 +152,8 @@ def _is_complete(path: str, format: str, shape: tuple[int, int, int]) -> bool:
 
 def _settings(request: SynthesisRequest, metadata: dict, model_path: str, fps: float) -> dict:
     return {"model_path": os.path.abspath(model_path), "model_step": metadata["step"],
-            "format": request.format, "fps": fps, "truncation": request.truncation}
+            "format": request.format, "fps": fps, "truncation": request.truncation,
+            "labels": list(request.labels)}
 
 
 def _check_out_dir(request: SynthesisRequest, settings: dict) -> None:
@@ -132,6 +175,7 @@ def _check_out_dir(request: SynthesisRequest, settings: dict) -> None:
     except (OSError, ValueError, KeyError) as e:
         raise SynthesisError(f"{path} is unreadable ({e}); pass --overwrite to replace "
                              "the videos there") from None
+    previous.setdefault("labels", [])  # manifests from before class-conditional models
     changed = [f"{k}: {previous.get(k)!r} -> {v!r}" for k, v in settings.items()
                if previous.get(k) != v]
     if changed:
@@ -139,14 +183,17 @@ def _check_out_dir(request: SynthesisRequest, settings: dict) -> None:
                              f"({'; '.join(changed)}); pass --overwrite or use another out dir")
 
 
-def _write_manifest(out_dir: str, settings: dict, metadata: dict, seeds: list[int],
-                    format: str, complete: bool) -> None:
-    manifest = {
-        "settings": settings,
-        "complete": complete,
-        "model": metadata,
-        "videos": [{"seed": s, "path": _file_name(s, format)} for s in seeds],
-    }
+def _write_manifest(out_dir: str, settings: dict, metadata: dict, items: list[tuple],
+                    paths: dict, complete: bool) -> None:
+    names = metadata.get("class_names", [])
+    videos = []
+    for seed, label in items:
+        entry = {"seed": seed, "path": os.path.relpath(paths[seed, label], out_dir)}
+        if label is not None:
+            entry.update(label=label, class_name=names[label])
+        videos.append(entry)
+    manifest = {"settings": settings, "complete": complete, "model": metadata,
+                "videos": videos}
     tmp = os.path.join(out_dir, f".{MANIFEST}.tmp")
     with open(tmp, "w") as f:
         json.dump(manifest, f, indent=2)
@@ -184,19 +231,31 @@ def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
         raise SynthesisError(f"mp4 (H.264) needs even height and width; the model makes "
                              f"{shape[1]}x{shape[2]}: use --format=gif, npz or png_strip")
 
+    conditional = bool(metadata.get("conditional"))
+    if conditional != bool(request.labels):
+        resolve_labels(metadata)  # raises the one-line explanation
+        raise SynthesisError("this model is not class-conditional: it takes no labels")
+    names = metadata.get("class_names", [])
+    for label in request.labels:
+        if not 0 <= label < len(names):
+            raise SynthesisError(f"unknown class {label}: the model has {len(names)} classes")
     seeds = list(range(request.seed_start, request.seed_start + request.num_videos))
-    paths = {s: os.path.join(request.out_dir, _file_name(s, request.format)) for s in seeds}
-    todo = seeds if request.overwrite else [
-        s for s in seeds if not _is_complete(paths[s], request.format, shape)]
-    _write_manifest(request.out_dir, settings, metadata, seeds, request.format, complete=False)
-    skipped = len(seeds) - len(todo)
+    items = [(s, label) for label in (request.labels or (None,)) for s in seeds]
+    paths = {(s, label): os.path.join(request.out_dir, _file_name(
+        s, request.format, None if label is None else names[label])) for s, label in items}
+    for folder in {os.path.dirname(p) for p in paths.values()}:
+        os.makedirs(folder, exist_ok=True)
+    todo = items if request.overwrite else [
+        item for item in items if not _is_complete(paths[item], request.format, shape)]
+    _write_manifest(request.out_dir, settings, metadata, items, paths, complete=False)
+    skipped = len(items) - len(todo)
     if skipped:
         logging.info("%d of %d videos already written in %s; generating %d.", skipped,
-                     len(seeds), request.out_dir, len(todo))
+                     len(items), request.out_dir, len(todo))
 
     generate = module.signatures["generate_truncated"]
     truncation = tf.constant(request.truncation, tf.float32)
-    bar = tqdm.tqdm(total=len(seeds), initial=skipped, unit="video", disable=not progress,
+    bar = tqdm.tqdm(total=len(items), initial=skipped, unit="video", disable=not progress,
                     file=sys.stderr, dynamic_ncols=True)
     pending: collections.deque = collections.deque()
     # Bounded look-ahead: at most two batches wait for encoding while the next generates.
@@ -204,10 +263,13 @@ def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
     with concurrent.futures.ThreadPoolExecutor(request.encode_workers) as pool:
         for start in range(0, len(todo), request.batch_size):
             batch = todo[start:start + request.batch_size]
-            videos = generate(seed=tf.constant(batch, tf.int64),
-                              truncation=truncation)["video"].numpy()  # [N, T, H, W, 3]
-            for seed, video in zip(batch, videos):
-                pending.append(pool.submit(video_io.write_video, paths[seed], video, fps,
+            inputs = {"seed": tf.constant([s for s, _ in batch], tf.int64),
+                      "truncation": truncation}
+            if conditional:
+                inputs["label"] = tf.constant([label for _, label in batch], tf.int32)
+            videos = generate(**inputs)["video"].numpy()  # [N, T, H, W, 3]
+            for item, video in zip(batch, videos):
+                pending.append(pool.submit(video_io.write_video, paths[item], video, fps,
                                            request.format))
             while len(pending) > max_pending:
                 pending.popleft().result()
@@ -216,7 +278,7 @@ def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
             pending.popleft().result()
             bar.update(1)
     bar.close()
-    _write_manifest(request.out_dir, settings, metadata, seeds, request.format, complete=True)
+    _write_manifest(request.out_dir, settings, metadata, items, paths, complete=True)
     return {"written": len(todo), "skipped": skipped, "out_dir": request.out_dir,
             "manifest": os.path.join(request.out_dir, MANIFEST), "model": model_path}
 

@@ -1,5 +1,5 @@
 """`vidgan evaluate (--workdir=DIR | --model_dir=OUT) [--config=EXPERIMENT] [--num_clips=2048]
-[--num_frames=16] [--split=train] [--seed=0] [--num_runs=1] [--json=FILE]`.
+[--num_frames=16] [--split=train] [--seed=0] [--num_runs=1] [--per_class] [--json=FILE]`.
 
 Prints FVD and KVD with the protocol that produced them. Real clips come from the run's
 own data config unless --config names another (its data section, with --config.data.*
@@ -41,6 +41,9 @@ _WEIGHTS = flags.DEFINE_string("weights", None, "Converted I3D weights (default:
 _CACHE = flags.DEFINE_bool("cache", True, "Read and write the real-feature cache.")
 _JSON = flags.DEFINE_string("json", None, "Also write the results to this JSON file.")
 _PROGRESS = flags.DEFINE_bool("progress", True, "Show progress bars.")
+_PER_CLASS = flags.DEFINE_bool("per_class", False, "Class-conditional generators: also FVD "
+                               "per class (num_clips real clips of the class against "
+                               "num_clips videos made with its label).")
 
 
 def main(argv: list[str]) -> None:
@@ -73,7 +76,8 @@ def main(argv: list[str]) -> None:
             source = evaluation.source_from_saved_model(_MODEL_DIR.value)
         result = evaluation.evaluate(source, data, protocol, num_runs=_NUM_RUNS.value,
                                      weights=_WEIGHTS.value, cache=_CACHE.value,
-                                     progress=_PROGRESS.value, log=print)
+                                     progress=_PROGRESS.value, log=print,
+                                     per_class=_PER_CLASS.value)
     except (evaluation.EvaluationError, WeightsError, DataError, config_lib.ConfigError) as e:
         fail("evaluate", str(e), code=1)
     print(report(result))
@@ -91,7 +95,11 @@ def report(result: dict) -> str:
                   f"KVD{frames} {result['kvd_mean']:.4f} ± {result['kvd_std']:.4f}   ({n} runs)")
     else:
         scores = f"FVD{frames} {result['fvd'][0]:.2f}   KVD{frames} {result['kvd'][0]:.4f}"
-    lines = [scores, "protocol:"]
+    lines = [scores]
+    for name, v in result.get("per_class", {}).items():
+        lines.append(f"  class {name}: FVD{frames} {v['fvd_mean']:.2f}   "
+                     f"KVD{frames} {v['kvd_mean']:.4f}")
+    lines.append("protocol:")
     lines += [f"  {key}: {value}" for key, value in p.items() if key != "metric"]
     return "\n".join(lines)
 

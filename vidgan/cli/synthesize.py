@@ -20,6 +20,11 @@ _SEED_START = flags.DEFINE_integer("seed_start", 0, "First seed; seeds are conse
 _FPS = flags.DEFINE_float("fps", None, "Frames per second (default: the model's).")
 _TRUNCATION = flags.DEFINE_float("truncation", 1.0, "Latent scale; < 1 trades variety for "
                                  "typicality.")
+_LABELS = flags.DEFINE_string("labels", "", "Class-conditional models: class indices, e.g. "
+                              "3,7, or all; each class gets --num_videos videos, in a folder "
+                              "named after the class.")
+_LABEL_NAMES = flags.DEFINE_string("label_names", "", "Class-conditional models: class names "
+                                   "instead of indices, e.g. circle,square.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Regenerate files that exist, and allow an "
                                "out dir made with another model or settings.")
 
@@ -33,12 +38,16 @@ def main(argv: list[str]) -> None:
 
     from vidgan import synthesis  # noqa: PLC0415  (imports TensorFlow)
 
-    request = synthesis.SynthesisRequest(
-        model_dir=_MODEL_DIR.value, out_dir=_OUT_DIR.value, num_videos=_NUM_VIDEOS.value,
-        batch_size=_BATCH_SIZE.value, format=_FORMAT.value, seed_start=_SEED_START.value,
-        fps=_FPS.value, truncation=_TRUNCATION.value, overwrite=_OVERWRITE.value)
     try:
-        summary = synthesis.synthesize(request)
+        synthesizer = synthesis.Synthesizer(_MODEL_DIR.value)
+        labels = synthesis.resolve_labels(synthesizer.metadata, _LABELS.value,
+                                          _LABEL_NAMES.value)
+        request = synthesis.SynthesisRequest(
+            model_dir=_MODEL_DIR.value, out_dir=_OUT_DIR.value, num_videos=_NUM_VIDEOS.value,
+            batch_size=_BATCH_SIZE.value, format=_FORMAT.value, seed_start=_SEED_START.value,
+            fps=_FPS.value, truncation=_TRUNCATION.value, overwrite=_OVERWRITE.value,
+            labels=labels)
+        summary = synthesizer.run(request)
     except synthesis.SynthesisError as e:
         fail("synthesize", str(e))
     except OSError as e:  # disk full, encoder failure

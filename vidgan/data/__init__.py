@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import tensorflow as tf
 
-from vidgan.config import DataConfig
+from vidgan.config import Config, ConfigError, DataConfig
 from vidgan.data.sources import DataError
 from vidgan.data.synthetic import SOURCES
 
@@ -26,12 +28,49 @@ def make_dataset(config: DataConfig, batch_size: int, start_index: int = 0) -> t
         from vidgan.data import tfrecord  # noqa: PLC0415
 
         return tfrecord.make_tfrecord_dataset(config, batch_size, start_index)
-    clip_fn = SOURCES[config.source](config)
+    clip_fn = SOURCES[config.source].make(config)
+
+    def element(i):
+        video, label = clip_fn(i)
+        return {"video": video, "label": label} if config.labels else {"video": video}
+
     ds = tf.data.Dataset.range(start_index, 2**62)
-    ds = ds.map(lambda i: {"video": clip_fn(i)}, num_parallel_calls=tf.data.AUTOTUNE,
-                deterministic=True)
+    ds = ds.map(element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.batch(batch_size, drop_remainder=True)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def class_names(config: DataConfig) -> tuple[str, ...]:
+    """The classes of the data, in label order: the sorted names of the videos' parent
+    folders (video_files, frame_folders), the shards' recorded names (tfrecord), or the
+    built-in source's classes. Raises DataError when the data cannot be listed."""
+    if config.source in ("video_files", "frame_folders"):
+        from vidgan.data import sources  # noqa: PLC0415
+
+        return tuple(sources.list_videos(config.path, config.source, labels=True)[1])
+    if config.source == "tfrecord":
+        from vidgan.data import tfrecord  # noqa: PLC0415
+
+        return tuple(tfrecord.load_catalog(config.path).class_names)
+    return SOURCES[config.source].class_names
+
+
+def with_class_names(config: Config) -> Config:
+    """`config` with data.class_names filled from the data when data.labels is set (as is
+    otherwise). ConfigError when set names differ from the data's, or the data has fewer
+    than 2 classes (nothing to condition on)."""
+    d = config.data
+    if not d.labels:
+        return config
+    found = class_names(d)
+    if d.class_names and d.class_names != found:
+        raise ConfigError(f"data.class_names={list(d.class_names)} but the data at "
+                          f"{d.path or d.source} has classes {list(found)}")
+    if len(found) < 2:
+        raise ConfigError(f"data.labels=true needs at least 2 classes; {d.path or d.source} "
+                          f"has {len(found)} ({', '.join(found) or 'none'}): put each class's "
+                          "videos in a folder of its own")
+    return dataclasses.replace(config, data=dataclasses.replace(d, class_names=found))
 
 
 def health(config: DataConfig) -> dict[str, int]:
@@ -67,4 +106,5 @@ def fingerprint(config: DataConfig) -> list:
     return []
 
 
-__all__ = ["DataError", "SOURCES", "fingerprint", "health", "make_dataset"]
+__all__ = ["DataError", "SOURCES", "class_names", "fingerprint", "health", "make_dataset",
+           "with_class_names"]

@@ -1,12 +1,15 @@
 """Built-in procedural videos, rendered inside tf.data: nothing to download.
 
-Each source maps a clip index (int64 scalar) to a clip `[T, H, W, 3]` float32 in
-[-1, 1]. A clip is a pure function of (data.seed, index), so a resumed run sees
-exactly the clips it would have seen without the interruption.
+Each source maps a clip index (int64 scalar) to (clip `[T, H, W, 3]` float32 in
+[-1, 1], label int32 []). A clip is a pure function of (data.seed, index), so a resumed
+run sees exactly the clips it would have seen without the interruption. With
+data.labels, every object of a clip is of one class (the label); without, objects are
+drawn independently (label -1) and the stream is the one unlabelled runs always saw.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 import cv2
@@ -15,7 +18,7 @@ import tensorflow as tf
 
 from vidgan.config import DataConfig
 
-ClipFn = Callable[[tf.Tensor], tf.Tensor]
+ClipFn = Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]
 
 
 def _bounce(start: tf.Tensor, velocity: tf.Tensor, t: tf.Tensor, span: tf.Tensor) -> tf.Tensor:
@@ -50,6 +53,7 @@ def bouncing_shapes(config: DataConfig) -> ClipFn:
     """Colored circles and squares with constant velocities, bouncing off the walls.
 
     Anti-aliased edges on a black background; later objects are drawn over earlier ones.
+    Classes: "circle", "square" (labelled clips hold one kind).
     """
     n, frames, h, w = config.num_objects, config.num_frames, config.height, config.width
     radius = 0.5 * config.object_size * min(h, w)  # half-extent in pixels
@@ -66,7 +70,9 @@ def bouncing_shapes(config: DataConfig) -> ClipFn:
         x, y = x + radius, y + radius  # [T, N] centers
         hsv = tf.random.stateless_uniform([n, 3], color_seed, [0.0, 0.7, 0.8], [1.0, 1.0, 1.0])
         colors = tf.image.hsv_to_rgb(hsv)  # [N, 3] in [0, 1]
-        is_circle = tf.random.stateless_uniform([n], kind_seed) < 0.5
+        kinds = 1 if config.labels else n
+        is_circle = tf.random.stateless_uniform([kinds], kind_seed) < 0.5
+        is_circle = tf.broadcast_to(is_circle, [n])
         video = tf.zeros([frames, h, w, 3])
         for k in range(n):
             dx = tf.abs(xx - x[:, k, None, None])  # [T, H, W]
@@ -74,7 +80,8 @@ def bouncing_shapes(config: DataConfig) -> ClipFn:
             distance = tf.where(is_circle[k], tf.sqrt(dx**2 + dy**2), tf.maximum(dx, dy))
             alpha = tf.clip_by_value(radius + 0.5 - distance, 0.0, 1.0)[..., None]
             video = video * (1.0 - alpha) + colors[k] * alpha  # [T, H, W, 3]
-        return video * 2.0 - 1.0
+        label = tf.where(is_circle[0], 0, 1) if config.labels else tf.constant(-1)
+        return video * 2.0 - 1.0, label
 
     return clip
 
@@ -96,6 +103,7 @@ def moving_digits(config: DataConfig) -> ClipFn:
     """White digits (Hershey font glyphs) gliding and bouncing on black, Moving-MNIST style.
 
     Sub-pixel motion through a bilinear translation of each digit's sprite.
+    Classes: "0".."9" (labelled clips show one digit, num_objects times).
     """
     n, frames, h, w = config.num_objects, config.num_frames, config.height, config.width
     size = min(min(h, w) - 1, max(4, round(config.object_size * min(h, w))))
@@ -109,7 +117,9 @@ def moving_digits(config: DataConfig) -> ClipFn:
         traj_seed, digit_seed = tf.unstack(
             tf.random.experimental.stateless_split(_clip_seed(config, index), 2))
         x, y = _trajectories(traj_seed, n, frames, float(w - size), float(h - size), speed)
-        digits = tf.random.stateless_uniform([n], digit_seed, 0, 10, dtype=tf.int32)
+        digits = tf.random.stateless_uniform([1 if config.labels else n], digit_seed, 0, 10,
+                                             dtype=tf.int32)
+        digits = tf.broadcast_to(digits, [n])
         images = tf.repeat(tf.gather(sprites, digits), frames, axis=0)  # [N*T, H, W, 1]
         dx = tf.reshape(tf.transpose(x), [-1])  # [N*T], object-major like `images`
         dy = tf.reshape(tf.transpose(y), [-1])
@@ -120,12 +130,21 @@ def moving_digits(config: DataConfig) -> ClipFn:
             images=images, transforms=transforms, output_shape=[h, w], fill_value=0.0,
             interpolation="BILINEAR", fill_mode="CONSTANT")  # [N*T, H, W, 1]
         gray = tf.reduce_max(tf.reshape(moved, [n, frames, h, w, 1]), axis=0)  # [T, H, W, 1]
-        return tf.tile(gray, [1, 1, 1, 3]) * 2.0 - 1.0
+        label = digits[0] if config.labels else tf.constant(-1)
+        return tf.tile(gray, [1, 1, 1, 3]) * 2.0 - 1.0, label
 
     return clip
 
 
-SOURCES: dict[str, Callable[[DataConfig], ClipFn]] = {
-    "bouncing_shapes": bouncing_shapes,
-    "moving_digits": moving_digits,
+@dataclasses.dataclass(frozen=True)
+class SyntheticSource:
+    """make: data config -> clip function; class_names: the labels' names, in order."""
+
+    make: Callable[[DataConfig], ClipFn]
+    class_names: tuple[str, ...]
+
+
+SOURCES: dict[str, SyntheticSource] = {
+    "bouncing_shapes": SyntheticSource(bouncing_shapes, ("circle", "square")),
+    "moving_digits": SyntheticSource(moving_digits, tuple(str(d) for d in range(10))),
 }

@@ -28,7 +28,9 @@ class Family:
     section, Keras name) -> an UNBUILT model. check: (section, whole config) -> problems, each naming its field relative
     to the section ("generator.norm: ...").
     tiny: shrinks the section (an ml_collections ConfigDict) for the `:tiny` variants.
-    default_loss: the loss `loss.name="auto"` means for this family."""
+    default_loss: the loss `loss.name="auto"` means for this family.
+    conditional: whether the family builds class-conditional models (data.labels=true);
+    its generator / discriminator builders then read the classes from data.class_names."""
 
     name: str
     config: type
@@ -38,6 +40,7 @@ class Family:
     tiny: Callable[[Any], None]
     default_loss: str
     description: str
+    conditional: bool = False
 
 
 FAMILIES: dict[str, Family] = {}
@@ -51,6 +54,17 @@ def register_family(family: Family) -> None:
 
 def _shape(data: "DataConfig") -> tuple[int, int, int]:
     return data.num_frames, data.height, data.width
+
+
+def num_classes(data: "DataConfig") -> int:
+    """Classes a model is conditioned on: 0 without data.labels. With labels, the classes
+    must have been read from the data (vidgan.data.with_class_names does it)."""
+    if not data.labels:
+        return 0
+    if not data.class_names:
+        raise ValueError("data.labels=true but data.class_names is empty: fill it from the "
+                         "data with vidgan.data.with_class_names(config)")
+    return len(data.class_names)
 
 
 def _choices(value: str, field: str, choices) -> list[str]:
@@ -107,6 +121,8 @@ def _check_resnet3d(section: resnet3d.ResNet3DConfig, config: "Config") -> list[
                         f"multiples of 4 (data is {data.height}x{data.width}), got {s}")
     if g.rgb_mix < 0:
         problems.append("generator.rgb_mix must be >= 0 (0: no mixing conv)")
+    if g.embed_dim < 1:
+        problems.append("generator.embed_dim must be >= 1")
     return problems
 
 
@@ -121,11 +137,14 @@ register_family(Family(
 register_family(Family(
     name="resnet3d", config=resnet3d.ResNet3DConfig,
     generator=lambda data, s, name: ResNet3DGenerator(
-        *_shape(data), **dataclasses.asdict(s.generator), name=name),
+        *_shape(data), **dataclasses.asdict(s.generator), num_classes=num_classes(data),
+        name=name),
     discriminator=lambda data, s, name: ResNet3DDiscriminator(
-        *_shape(data), **dataclasses.asdict(s.discriminator), name=name),
+        *_shape(data), **dataclasses.asdict(s.discriminator), num_classes=num_classes(data),
+        name=name),
     check=_check_resnet3d, tiny=_tiny, default_loss="hinge",
-    description="residual BigGAN/DVD-GAN blocks, resize-then-conv up, spectral-norm D"))
+    description="residual BigGAN/DVD-GAN blocks, resize-then-conv up, spectral-norm D",
+    conditional=True))
 
 
 def section(config: "Config"):
@@ -168,5 +187,5 @@ __all__ = [
     "Discriminator", "FAMILIES", "Family", "Generator", "InputSpec", "ResNet3DDiscriminator",
     "ResNet3DGenerator", "StagePlan", "VideoDiscriminator", "VideoGenerator", "build",
     "build_discriminator", "build_generator", "dummy_inputs", "plan_stages",
-    "register_family", "section",
+    "num_classes", "register_family", "section",
 ]

@@ -36,13 +36,18 @@ class Generator(keras.Model):
     `input_specs()`. Calling with a bare tensor means {"latent": tensor}.
     """
 
-    def __init__(self, num_frames: int, height: int, width: int, z_dim: int, **kwargs):
+    def __init__(self, num_frames: int, height: int, width: int, z_dim: int,
+                 num_classes: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.video_shape = (num_frames, height, width, 3)
         self.z_dim = z_dim
+        self.num_classes = num_classes  # > 0: class-conditional, takes "label"
 
     def input_specs(self) -> dict[str, InputSpec]:
-        return {"latent": InputSpec((self.z_dim,))}
+        specs = {"latent": InputSpec((self.z_dim,))}
+        if self.num_classes:
+            specs["label"] = InputSpec((), "int32", source="data")
+        return specs
 
     def call(self, inputs, training=False):
         inputs = _as_dict(inputs, "latent")
@@ -73,15 +78,18 @@ class Discriminator(keras.Model):
     (default: one head "video" of weight 1). Calling with a bare tensor means {"video": x}.
     A discriminator with `uses_seed` gets inputs["seed"], int64 [2], a stateless seed the
     trainer derives from (train.seed, step) for its random choices (absent at inference).
+    A class-conditional one (num_classes > 0) gets inputs["label"], int32 [B].
     """
 
     uses_seed = False
 
     def __init__(self, num_frames: int, height: int, width: int,
-                 head_weights: dict[str, float] | None = None, **kwargs):
+                 head_weights: dict[str, float] | None = None, num_classes: int = 0,
+                 **kwargs):
         super().__init__(**kwargs)
         self.video_shape = (num_frames, height, width, 3)
         self.head_weights = dict(head_weights or {"video": 1.0})
+        self.num_classes = num_classes
 
     def call(self, inputs, training=False):
         inputs = _as_dict(inputs, "video")
@@ -89,6 +97,9 @@ class Discriminator(keras.Model):
             raise ValueError(
                 f"discriminator expects video of shape [B, {', '.join(map(str, self.video_shape))}]"
                 f", got {inputs['video'].shape}")
+        if self.num_classes and "label" not in inputs:
+            raise ValueError(f"discriminator {self.name} is class-conditional: it needs "
+                             "inputs['label'] [B] int32")
         heads = self.judge(inputs, training=training)
         if set(heads) != set(self.head_weights):
             raise ValueError(f"discriminator {self.name} returned heads {sorted(heads)}, "

@@ -172,6 +172,30 @@ class VideoBatchNorm(keras.layers.BatchNormalization):
         return tf.cast(tf.reshape(y, shape), inputs.dtype)
 
 
+class ClassBatchNorm(keras.layers.Layer):
+    """Conditional batch norm (de Vries et al. 2017; BigGAN's form, Brock et al. 2019):
+    batch statistics as VideoBatchNorm, then a per-example gain 1 + W_g c and offset W_b c
+    from a condition vector c (BigGAN: the shared class embedding, here with z beside it).
+    W_g, W_b start at zero: a new model begins as plain batch norm.
+
+    x [B, T, H, W, C], c [B, E] -> [B, T, H, W, C].
+    """
+
+    def __init__(self, channels: int, **kwargs):
+        super().__init__(**kwargs)
+        self.norm = VideoBatchNorm(synchronized=True, center=False, scale=False, name="norm")
+        self.gain = keras.layers.Dense(channels, use_bias=False, kernel_initializer="zeros",
+                                       name="gain")
+        self.offset = keras.layers.Dense(channels, use_bias=False, kernel_initializer="zeros",
+                                         name="offset")
+
+    def call(self, x, condition, training=False):
+        y = self.norm(x, training=training)
+        gain = ops.cast(1.0 + self.gain(condition), y.dtype)[:, None, None, None, :]
+        offset = ops.cast(self.offset(condition), y.dtype)[:, None, None, None, :]
+        return y * gain + offset
+
+
 def normalization(kind: str, name: str) -> keras.layers.Layer:
     """'batch' (synchronized across replicas, so N replicas match one device),
     'layer' (per example and position, over channels), or 'none' (an Identity layer)."""

@@ -14,6 +14,11 @@ Discriminator: video [B, T, H, W, 3] -> one DBlock per stage (ReLU, conv, ReLU, 
 2x average pooling; a 1x1x1 shortcut), every conv spectrally normalized -> ReLU -> sum
 over T, H, W -> SNDense -> logits {"video": [B]}.
 
+Class-conditional (num_classes > 0, from data.labels): every batch norm of G is a
+ClassBatchNorm driven by [shared class embedding, z] (BigGAN); D adds the projection
+<embed(y), features> to each head's logit (Miyato & Koyama 2018, "cGANs with Projection
+Discriminator"), with a spectrally normalized embedding.
+
 Convolutions are 3x3x3, or factorized "(2+1)D" (Tran et al. 2018: a 1x3x3 spatial conv,
 then a 3x1x1 temporal one; about 2.2x fewer FLOPs at the same width).
 """
@@ -37,7 +42,11 @@ class ResNet3DGeneratorConfig:
     max_channels: int = 256
     conv: str = "3d"  # "3d" (3x3x3) | "2plus1d" (1x3x3 then 3x1x1)
     upsample: str = "nearest"  # "nearest" | "trilinear" (2x per stage, then a conv)
+    # true: T doubles in the coarsest stages (as dcgan3d); false: every stage works at the
+    # clip's full T and only H, W double (DVD-GAN's generator)
+    upsample_time: bool = True
     rgb_mix: int = 16  # channels of a 1x1x1 conv before the 3x3x3 conv to RGB (0: none)
+    embed_dim: int = 128  # class embedding width (class-conditional models only)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,26 +144,38 @@ class GBlock(keras.layers.Layer):
     [B, T, H, W, C_in] -> [B, t_factor*T, 2H, 2W, filters].
     """
 
-    def __init__(self, filters: int, t_factor: int, conv: str, upsample: str, **kwargs):
+    def __init__(self, filters: int, t_factor: int, conv: str, upsample: str,
+                 conditional: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.filters, self.t_factor, self.upsample = filters, t_factor, upsample
-        self.norm1 = layers.normalization("batch", "norm1")
+        self.conditional = conditional
+        # Conditional: norm1's width is the input's, known in build().
+        self.norm1 = None if conditional else layers.normalization("batch", "norm1")
         self.conv1 = _Conv(filters, conv, spectral_norm=False, use_bias=False, name="conv1")
-        self.norm2 = layers.normalization("batch", "norm2")
+        self.norm2 = (layers.ClassBatchNorm(filters, name="norm2") if conditional
+                      else layers.normalization("batch", "norm2"))
         # No biases: every block output feeds a batch norm (the next block's or the
         # output's), which removes them; Adam would amplify their ~0 gradients into noise.
         self.conv2 = _Conv(filters, conv, spectral_norm=False, use_bias=False, name="conv2")
         self.shortcut = None
 
     def build(self, input_shape):
+        if self.conditional:
+            self.norm1 = layers.ClassBatchNorm(int(input_shape[-1]), name="norm1")
         if int(input_shape[-1]) != self.filters:
             self.shortcut = keras.layers.Conv3D(self.filters, 1, use_bias=False,
                                                 name="shortcut")
 
-    def call(self, x, training=False):
-        h = ops.relu(self.norm1(x, training=training))
+    def _norm(self, norm, x, condition, training):
+        if self.conditional:
+            return norm(x, condition, training=training)
+        return norm(x, training=training)
+
+    def call(self, x, condition=None, training=False):
+        """x [B, T, H, W, C_in]; condition [B, E] when conditional."""
+        h = ops.relu(self._norm(self.norm1, x, condition, training))
         h = self.conv1(_upsample(h, self.t_factor, self.upsample))  # [B, T', 2H, 2W, F]
-        h = self.conv2(ops.relu(self.norm2(h, training=training)))
+        h = self.conv2(ops.relu(self._norm(self.norm2, h, condition, training)))
         skip = self.shortcut(x) if self.shortcut is not None else x
         return h + _upsample(skip, self.t_factor, self.upsample)
 
@@ -193,21 +214,31 @@ class DBlock(keras.layers.Layer):
 class ResNet3DGenerator(Generator):
     """Residual 3D generator (BigGAN / DVD-GAN blocks, resize-then-convolve upsampling).
 
-    z [B, z_dim] -> video [B, T, H, W, 3] float32 in [-1, 1], whatever the compute dtype.
-    Stages as `layers.plan_stages`: T is doubled in the coarsest stages.
+    {"latent": z [B, z_dim], "label": [B] int32 (num_classes > 0)} -> video
+    [B, T, H, W, 3] float32 in [-1, 1], whatever the compute dtype.
+    Stages as `layers.plan_stages`: T is doubled in the coarsest stages (upsample_time), or
+    every stage works at the full T.
     """
 
     def __init__(self, num_frames: int, height: int, width: int, z_dim: int = 128,
                  channels: int = 32, max_channels: int = 256, conv: str = "3d",
-                 upsample: str = "nearest", rgb_mix: int = 16, **kwargs):
-        super().__init__(num_frames, height, width, z_dim, **kwargs)
+                 upsample: str = "nearest", upsample_time: bool = True, rgb_mix: int = 16,
+                 embed_dim: int = 128, num_classes: int = 0, **kwargs):
+        super().__init__(num_frames, height, width, z_dim, num_classes=num_classes, **kwargs)
         if upsample not in UPSAMPLES:
             raise ValueError(f"unknown upsample {upsample!r}; expected one of "
                              f"{', '.join(UPSAMPLES)}")
         self._config = dict(num_frames=num_frames, height=height, width=width, z_dim=z_dim,
                             channels=channels, max_channels=max_channels, conv=conv,
-                            upsample=upsample, rgb_mix=rgb_mix)
+                            upsample=upsample, upsample_time=upsample_time,
+                            rgb_mix=rgb_mix, embed_dim=embed_dim,
+                            num_classes=num_classes)
+        conditional = num_classes > 0
+        self.embed = (keras.layers.Embedding(num_classes, embed_dim, name="embed")
+                      if conditional else None)
         plan = layers.plan_stages(num_frames, height, width)
+        if not upsample_time:  # all stages at full T
+            plan = layers.StagePlan((num_frames, *plan.start[1:]), (1,) * plan.num_stages)
         widths = layers.stage_channels(channels, max_channels, plan.num_stages)[::-1]
         t0, h0, w0 = plan.start
         self.start_shape = (t0, h0, w0, widths[0])
@@ -215,8 +246,10 @@ class ResNet3DGenerator(Generator):
         self.num_stages = plan.num_stages
         # One attribute per block: tf.train.Checkpoint tracks attributes, not lists.
         for i, (t_stride, out) in enumerate(zip(plan.time_strides, widths[1:])):
-            setattr(self, f"block{i}", GBlock(out, t_stride, conv, upsample, name=f"block{i}"))
-        self.out_norm = layers.normalization("batch", "out_norm")
+            setattr(self, f"block{i}", GBlock(out, t_stride, conv, upsample, conditional,
+                                              name=f"block{i}"))
+        self.out_norm = (layers.ClassBatchNorm(widths[-1], name="out_norm") if conditional
+                         else layers.normalization("batch", "out_norm"))
         self.rgb_mix = (keras.layers.Conv3D(rgb_mix, 1, use_bias=False, name="rgb_mix")
                         if rgb_mix else None)
         self.to_rgb = keras.layers.Conv3D(3, 3, padding="same", name="to_rgb")
@@ -226,27 +259,36 @@ class ResNet3DGenerator(Generator):
         return [getattr(self, f"block{i}") for i in range(self.num_stages)]
 
     def generate(self, inputs, training=False):
-        x = self.project(inputs["latent"])  # [B, T0*H0*W0*C0]
+        z = inputs["latent"]  # [B, z_dim]
+        x = self.project(z)  # [B, T0*H0*W0*C0]
         x = ops.reshape(x, (-1,) + self.start_shape)  # [B, T0, H0, W0, C0]
-        for block in self.blocks:
-            x = block(x, training=training)  # [B, T*, 2H, 2W, C/2]
-        x = ops.relu(self.out_norm(x, training=training))  # [B, T, H, W, C]
+        if self.embed is None:
+            for block in self.blocks:
+                x = block(x, training=training)  # [B, T*, 2H, 2W, C/2]
+            x = ops.relu(self.out_norm(x, training=training))  # [B, T, H, W, C]
+        else:
+            condition = ops.concatenate(
+                [ops.cast(self.embed(inputs["label"]), z.dtype), z], axis=-1)  # [B, E + z]
+            for block in self.blocks:
+                x = block(x, condition, training=training)
+            x = ops.relu(self.out_norm(x, condition, training=training))
         if self.rgb_mix is not None:
             x = self.rgb_mix(x)  # [B, T, H, W, rgb_mix]
         return ops.tanh(ops.cast(self.to_rgb(x), "float32"))  # [B, T, H, W, 3]
 
 
 def _d_blocks(owner: keras.layers.Layer, prefix: str, shape: tuple[int, int, int],
-              channels: int, max_channels: int, conv: str) -> int:
+              channels: int, max_channels: int, conv: str) -> tuple[int, int]:
     """One DBlock per stage of plan_stages(shape), set as attributes `prefix`0, 1, ...
-    (tf.train.Checkpoint tracks attributes, not lists); returns how many."""
+    (tf.train.Checkpoint tracks attributes, not lists); returns (how many, the width of
+    the last block's output)."""
     plan = layers.plan_stages(*shape)
     widths = layers.stage_channels(channels, max_channels, plan.num_stages)
     # The generator doubles T in its coarsest stages, so D halves T in its last ones.
     for i, (t_stride, out) in enumerate(zip(plan.time_strides[::-1], widths[:-1])):
         setattr(owner, f"{prefix}{i}", DBlock(out, t_stride, conv, first=i == 0,
                                               name=f"{prefix}{i}"))
-    return plan.num_stages
+    return plan.num_stages, widths[plan.num_stages - 1]
 
 
 class ResNet3DDiscriminator(Discriminator):
@@ -261,9 +303,11 @@ class ResNet3DDiscriminator(Discriminator):
 
     def __init__(self, num_frames: int, height: int, width: int, channels: int = 32,
                  max_channels: int = 256, conv: str = "3d", frames: int = 0,
-                 frames_weight: float = 1.0, video_downsample: int = 1, **kwargs):
+                 frames_weight: float = 1.0, video_downsample: int = 1,
+                 num_classes: int = 0, **kwargs):
         weights = {"video": 1.0, **({"frames": frames_weight} if frames else {})}
-        super().__init__(num_frames, height, width, head_weights=weights, **kwargs)
+        super().__init__(num_frames, height, width, head_weights=weights,
+                         num_classes=num_classes, **kwargs)
         if not 0 <= frames <= num_frames:
             raise ValueError(f"frames must be in [0, num_frames={num_frames}], got {frames}")
         if video_downsample not in (1, 2, 4) or height % video_downsample or (
@@ -273,20 +317,25 @@ class ResNet3DDiscriminator(Discriminator):
         self._config = dict(num_frames=num_frames, height=height, width=width,
                             channels=channels, max_channels=max_channels, conv=conv,
                             frames=frames, frames_weight=frames_weight,
-                            video_downsample=video_downsample)
+                            video_downsample=video_downsample, num_classes=num_classes)
         self.frames = frames
         self.uses_seed = frames > 0
         s = video_downsample
         self.downsample = (keras.layers.AveragePooling3D((1, s, s), name="downsample")
                            if s > 1 else None)
-        self.num_stages = _d_blocks(self, "block", (num_frames, height // s, width // s),
-                                    channels, max_channels, conv)
+        self.num_stages, features = _d_blocks(
+            self, "block", (num_frames, height // s, width // s), channels, max_channels, conv)
         self.logit = layers.SNDense(1, name="logit")
+        # Projection: a spectrally normalized embedding, as one-hot(y) @ W [K, C].
+        self.embed = (layers.SNDense(features, use_bias=False, name="embed")
+                      if num_classes else None)
         self.num_frame_stages = 0
         if frames:
-            self.num_frame_stages = _d_blocks(self, "frame_block", (1, height, width),
-                                              channels, max_channels, "2d")
+            self.num_frame_stages, frame_features = _d_blocks(
+                self, "frame_block", (1, height, width), channels, max_channels, "2d")
             self.frame_logit = layers.SNDense(1, name="frame_logit")
+            self.frame_embed = (layers.SNDense(frame_features, use_bias=False,
+                                               name="frame_embed") if num_classes else None)
 
     @property
     def blocks(self) -> list[DBlock]:
@@ -296,17 +345,22 @@ class ResNet3DDiscriminator(Discriminator):
     def frame_blocks(self) -> list[DBlock]:
         return [getattr(self, f"frame_block{i}") for i in range(self.num_frame_stages)]
 
-    @staticmethod
-    def _score(blocks, logit, x, training):
+    def _score(self, blocks, logit, embed, x, label, training):
+        """x [B, T, H, W, 3], label [B] int32 or None -> logits [B] float32."""
         for block in blocks:
             x = block(x, training=training)  # [B, T*, H/2, W/2, 2C]
         x = ops.sum(ops.relu(x), axis=(1, 2, 3))  # [B, C]
-        return ops.cast(ops.reshape(logit(x, training=training), (-1,)), "float32")  # [B]
+        out = ops.reshape(logit(x, training=training), (-1,))  # [B]
+        if embed is not None:  # + <embed(y), features>
+            one_hot = ops.cast(ops.one_hot(label, self.num_classes), x.dtype)  # [B, K]
+            out = out + ops.sum(embed(one_hot, training=training) * x, axis=-1)
+        return ops.cast(out, "float32")
 
     def judge(self, inputs, training=False):
         video = inputs["video"]  # [B, T, H, W, 3]
+        label = inputs.get("label")  # [B] int32 when class-conditional
         x = video if self.downsample is None else self.downsample(video)  # [B, T, H/s, W/s, 3]
-        heads = {"video": self._score(self.blocks, self.logit, x, training)}
+        heads = {"video": self._score(self.blocks, self.logit, self.embed, x, label, training)}
         if self.frames:
             t, h, w = self.video_shape[:3]
             seed = inputs.get("seed")
@@ -317,6 +371,8 @@ class ResNet3DDiscriminator(Discriminator):
                     tf.range(t), tf.cast(seed, tf.int64))[:self.frames])
             frames = tf.gather(video, picked, axis=1)  # [B, k, H, W, 3]
             frames = ops.reshape(frames, (-1, 1, h, w, 3))  # [B*k, 1, H, W, 3]
-            scores = self._score(self.frame_blocks, self.frame_logit, frames, training)
+            frame_labels = None if label is None else ops.repeat(label, self.frames, axis=0)
+            scores = self._score(self.frame_blocks, self.frame_logit, self.frame_embed, frames,
+                                 frame_labels, training)
             heads["frames"] = ops.mean(ops.reshape(scores, (-1, self.frames)), axis=1)  # [B]
         return heads

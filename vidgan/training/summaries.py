@@ -45,9 +45,11 @@ def write_gif(tag: str, gif: bytes, width: int, height: int, step: int,
 
 
 def write_video_grid(tag: str, videos: np.ndarray, step: int, fps: float,
-                     path: str | None = None, description: str = "") -> bytes:
-    """[N, T, H, W, 3] float in [-1, 1] -> one animated-GIF summary (and file at `path`)."""
-    grid = video_grid(to_uint8(videos))
+                     path: str | None = None, description: str = "",
+                     columns: int | None = None) -> bytes:
+    """[N, T, H, W, 3] float in [-1, 1] -> one animated-GIF summary (and file at `path`);
+    `columns` as video_grid."""
+    grid = video_grid(to_uint8(videos), columns)
     gif = encode_gif(grid, fps)
     write_gif(tag, gif, width=grid.shape[2], height=grid.shape[1], step=step,
               description=description)

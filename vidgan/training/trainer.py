@@ -60,6 +60,8 @@ class Trainer:
 
     def __init__(self, config: Config, workdir: str,
                  strategy: tf.distribute.Strategy | None = None):
+        # With data.labels, the classes come from the data (and go to config.json).
+        config = data_lib.with_class_names(config)
         self.config = config
         self.workdir = workdir
         self.strategy = strategy or make_strategy(config.train)
@@ -136,11 +138,23 @@ class Trainer:
         inputs.update({name: batch[name] for name in self.data_inputs})
         return inputs
 
+    @property
+    def sample_columns(self) -> int:
+        """Videos per row of the sample grid: num_samples, or for a class-conditional model
+        max(1, num_samples // num_classes) (one row per class)."""
+        n, k = self.config.train.num_samples, self.generator.num_classes
+        return max(1, n // k) if k else n
+
     def fixed_inputs(self) -> dict[str, tf.Tensor]:
-        """The generator inputs sampled every `sample_every` steps: seeds 0..num_samples-1
-        under export's rule, so the samples are what the exported model gives for them."""
-        seeds = tf.range(self.config.train.num_samples, dtype=tf.int64)
-        return sampling.draw_noise(self.input_specs, sampling.seed_pairs_for_seeds(seeds))
+        """The generator inputs sampled every `sample_every` steps: seeds 0..columns-1
+        under export's rule, so the samples are what the exported model gives for them;
+        class-conditional: those seeds again for every class, one row per class."""
+        columns, k = self.sample_columns, self.generator.num_classes
+        seeds = tf.tile(tf.range(columns, dtype=tf.int64), [max(1, k)])
+        inputs = sampling.draw_noise(self.input_specs, sampling.seed_pairs_for_seeds(seeds))
+        if k:
+            inputs["label"] = tf.repeat(tf.range(k, dtype=tf.int32), columns)
+        return inputs
 
     # --- one replica's updates ------------------------------------------------
     def _apply(self, optimizer, tape, loss, variables) -> tf.Tensor:
@@ -151,6 +165,10 @@ class Trainer:
             grads = tape.gradient(loss, variables, output_gradients=scale)
         else:
             grads = tape.gradient(loss, variables)
+        # Embeddings (class-conditional models) give IndexedSlices: dense, so the
+        # all-reduce, the norm and the 1/N scaling below treat every gradient alike.
+        grads = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+                 for g in grads]
         ctx = tf.distribute.get_replica_context()
         # Reduce here to measure the true global norm; the optimizer sums across
         # replicas again, so hand it 1/N of the (identical) reduced gradient.
@@ -391,6 +409,11 @@ class SampleAction(Action):
         self.loop, self.every = loop, loop.config.train.sample_every
         self.samples_dir = os.path.join(loop.trainer.workdir, "samples")
         self.reference: np.ndarray | None = None
+        names, columns = loop.config.data.class_names, loop.trainer.sample_columns
+        self.columns = columns if names else None  # None: as square as possible
+        self.description = (
+            f"EMA generator on the fixed inputs (export seeds 0..{columns - 1}"
+            + (f"; one row per class: {', '.join(names)}" if names else "") + ").")
 
     def start(self, first_step: int) -> None:
         self.reference = next(iter(self.loop.trainer.dataset(0)))["video"].numpy()
@@ -408,7 +431,7 @@ class SampleAction(Action):
             summaries.write_video_grid(
                 "samples/ema", videos, step, self.loop.config.data.fps,
                 os.path.join(self.samples_dir, f"step_{step:07d}.gif"),
-                "EMA generator on the fixed inputs (export seeds 0..num_samples-1).")
+                self.description, columns=self.columns)
             tf.summary.scalar("metrics/stats_distance",
                               metrics.statistics_distance(videos, self.reference))
 

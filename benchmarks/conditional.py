@@ -1,0 +1,149 @@
+"""Does a class-conditional model make the class it is asked for? Moving digits by class.
+
+    python benchmarks/conditional.py [--budget_minutes=9.5] [--videos_per_class=32]
+        [--json=benchmarks/results/conditional_digits.json]
+    python benchmarks/conditional.py --tiny     # seconds: what the test runs
+
+1. Trains experiments/moving_digits.py:labels (the quickstart's resnet3d and training on
+   one moving digit per clip, the digit as the label) from scratch for the budget.
+2. Trains a digit classifier (a small CNN) on single frames of the same labelled real
+   stream (clips 10^6.. onward: never the ones the GAN trained on first), and reports its
+   accuracy on held-out real frames: the judge must be right on real data first.
+3. Generates `videos_per_class` videos of every digit (export's seeds 0.., label = the
+   digit) and classifies every frame: the share of frames recognised as the asked digit,
+   overall and per digit. The untrained generator's share is the chance baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from vidgan import runtime  # noqa: E402
+
+runtime.keep_freed_memory()  # as the `vidgan` command does
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from vidgan import config as config_lib  # noqa: E402
+from vidgan import data as data_lib  # noqa: E402
+from vidgan.models import sampling  # noqa: E402
+from vidgan.training import Trainer  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLASSIFIER_START = 10**6  # first clip index of the classifier's real frames
+
+
+def load_config(tiny: bool, budget: float) -> config_lib.Config:
+    path = os.path.join(REPO, "experiments", "moving_digits.py")
+    spec = importlib.util.spec_from_file_location("moving_digits", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    raw = module.get_config("labels_tiny" if tiny else "labels")
+    raw.train.sample_every = raw.train.checkpoint_every = 10**9
+    raw.train.time_budget_minutes = 0.0 if tiny else budget
+    if not tiny:
+        raw.train.steps = 10**9  # the budget ends the run
+    return config_lib.from_dict(raw)
+
+
+def real_frames(data: config_lib.DataConfig, clips: int, start: int):
+    """One random frame of each of `clips` labelled clips: ([N, H, W, 1] in [0, 1], [N])."""
+    batch = next(iter(data_lib.make_dataset(data, clips, start_index=start)))
+    video = (batch["video"].numpy()[..., :1] + 1.0) / 2.0  # gray: [N, T, H, W, 1]
+    pick = np.random.default_rng(start).integers(0, video.shape[1], len(video))
+    return video[np.arange(len(video)), pick], batch["label"].numpy()
+
+
+def train_classifier(data, tiny: bool) -> tuple[keras.Model, float]:
+    """A small CNN on real frames; returns it and its accuracy on held-out real frames."""
+    n_train, n_test = (256, 64) if tiny else (8000, 1000)
+    x, y = real_frames(data, n_train, CLASSIFIER_START)
+    x_test, y_test = real_frames(data, n_test, CLASSIFIER_START + n_train)
+    h, w = x.shape[1:3]
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((h, w, 1)),
+        keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+        keras.layers.MaxPooling2D(),
+        keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
+        keras.layers.MaxPooling2D(),
+        keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
+        keras.layers.GlobalMaxPooling2D(),  # position-free: digits move
+        keras.layers.Dense(10),
+    ])
+    model.compile(keras.optimizers.Adam(1e-3),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    model.fit(x, y, batch_size=64, epochs=1 if tiny else 6, verbose=0)
+    accuracy = float(np.mean(np.argmax(model.predict(x_test, verbose=0), -1) == y_test))
+    return model, accuracy
+
+
+def recognised(trainer: Trainer, classifier: keras.Model, per_class: int) -> dict:
+    """Share of generated frames the classifier reads as the asked digit (EMA generator,
+    export's seeds 0..per_class-1 for every digit)."""
+    k = trainer.generator.num_classes
+    seeds = tf.tile(tf.range(per_class, dtype=tf.int64), [k])
+    inputs = sampling.draw_noise(trainer.input_specs, sampling.seed_pairs_for_seeds(seeds))
+    inputs["label"] = tf.repeat(tf.range(k, dtype=tf.int32), per_class)
+    videos = np.concatenate([trainer.sample({n: v[i:i + 64] for n, v in inputs.items()})
+                             for i in range(0, k * per_class, 64)])
+    frames = (videos[..., :1] + 1.0) / 2.0  # [N, T, H, W, 1]
+    n, t = frames.shape[:2]
+    predicted = np.argmax(classifier.predict(frames.reshape(n * t, *frames.shape[2:]),
+                                             verbose=0), -1).reshape(n, t)
+    asked = inputs["label"].numpy()[:, None]
+    hits = predicted == asked
+    names = trainer.config.data.class_names
+    return {"recognised": float(hits.mean()),
+            "per_class": {names[c]: float(hits[asked[:, 0] == c].mean()) for c in range(k)}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--budget_minutes", type=float, default=9.5)
+    parser.add_argument("--videos_per_class", type=int, default=32)
+    parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("--json", default="")
+    args = parser.parse_args()
+    config = load_config(args.tiny, args.budget_minutes)
+    per_class = 2 if args.tiny else args.videos_per_class
+    started = time.perf_counter()
+    classifier, real_accuracy = train_classifier(config.data, args.tiny)
+    classifier_seconds = time.perf_counter() - started
+    print(f"digit classifier: {real_accuracy:.3f} on held-out real frames "
+          f"({classifier_seconds:.0f} s)", flush=True)
+    with tempfile.TemporaryDirectory(prefix="conditional-") as workdir:
+        trainer = Trainer(config, workdir)
+        untrained = recognised(trainer, classifier, per_class)
+        start = time.perf_counter()
+        steps = trainer.train()
+        train_seconds = time.perf_counter() - start
+        trained = recognised(trainer, classifier, per_class)
+    record = {"experiment": "moving_digits.py:labels" + ("_tiny" if args.tiny else ""),
+              "steps": steps, "train_seconds": round(train_seconds, 1),
+              "precision": config.train.precision,
+              "classifier_real_accuracy": real_accuracy,
+              "videos_per_class": per_class, "frames_per_video": config.data.num_frames,
+              "untrained": untrained, "trained": trained,
+              "machine": {"cpus": os.cpu_count(), "tensorflow": tf.__version__}}
+    print(json.dumps(record), flush=True)
+    if args.json:
+        os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump(record, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
