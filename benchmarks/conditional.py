@@ -133,7 +133,7 @@ def main() -> None:
         trained = recognised(trainer, classifier, per_class)
     record = {"experiment": "moving_digits.py:labels" + ("_tiny" if args.tiny else ""),
               "steps": steps, "train_seconds": round(train_seconds, 1),
-              "precision": config.train.precision,
+              "precision": trainer.precision,
               "classifier_real_accuracy": real_accuracy,
               "videos_per_class": per_class, "frames_per_video": config.data.num_frames,
               "untrained": untrained, "trained": trained,

@@ -136,7 +136,7 @@ def run_variant(setting: str, name: str, overrides: dict, args, extractor) -> di
                        "section": config_lib.to_dict(config)["model"][config.model.family],
                        "lr": [config.train.g_lr, config.train.d_lr],
                        "betas": [config.train.beta1, config.train.beta2],
-                       "batch": config.train.batch_size},
+                       "batch": config.train.batch_size, "precision": trainer.precision},
             "train_seconds": round(train_seconds, 1), "build_seconds": round(build_seconds, 1),
             "fvd_untrained": round(fvd_init, 1), "fvd_end": round(fvd_end, 1)}
 

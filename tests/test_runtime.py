@@ -37,3 +37,18 @@ def test_freed_memory_is_reused_and_system_malloc_is_not_touched():
     assert system == "system (VIDGAN_MALLOC=system)"
     assert system_faults > 60_000, system_faults  # 256 MB of 4 KB pages, faulted anew
     assert kept_faults < 2_000, kept_faults  # the same memory, reused
+
+
+def test_auto_precision_follows_the_hardware(monkeypatch):
+    """train.precision=auto: mixed_bfloat16 exactly when bfloat16 runs natively; explicit
+    precisions pass through."""
+    from vidgan import runtime  # noqa: PLC0415
+
+    for fast, expected in ((True, "mixed_bfloat16"), (False, "float32")):
+        monkeypatch.setattr(runtime, "fast_bfloat16", lambda fast=fast: fast)
+        assert runtime.resolve_precision("auto") == expected
+        assert runtime.resolve_precision("mixed_float16") == "mixed_float16"
+    monkeypatch.undo()
+    with open("/proc/cpuinfo") as f:
+        flags = f.read()
+    assert runtime.fast_bfloat16() == ("avx512_bf16" in flags or "amx_bf16" in flags)

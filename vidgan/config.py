@@ -104,8 +104,9 @@ class TrainConfig:
     strategy: str = "auto"  # "auto" | "one_device" | "mirrored"
     cpu_devices: int = 1  # logical CPU devices to mirror over when there is no GPU
     # "float32" | "mixed_bfloat16" (CPU with AVX512_BF16, TPU, Ampere+) | "mixed_float16"
-    # (GPU; with dynamic loss scaling). Mixed: layers compute in 16 bits; variables, losses,
-    # D logits, the generator's output and the EMA stay float32.
+    # (GPU; with dynamic loss scaling) | "auto" (mixed_bfloat16 where it runs natively,
+    # else float32; vidgan.runtime.fast_bfloat16). Mixed: layers compute in 16 bits;
+    # variables, losses, D logits, the generator's output and the EMA stay float32.
     precision: str = "float32"
     # > 0: stop after this many minutes of wall time (start-up included), checkpointing
     # and sampling at the last step; train.steps still bounds the run
@@ -337,7 +338,8 @@ def validate(config: Config) -> None:
     for path, seed in (("data.seed", d.seed), ("train.seed", t.seed)):
         _require(0 <= seed < 2**32, f"{path} must be in [0, 2**32)")
     _choice(t.strategy, "train.strategy", ("auto", "one_device", "mirrored"))
-    _choice(t.precision, "train.precision", ("float32", "mixed_bfloat16", "mixed_float16"))
+    _choice(t.precision, "train.precision",
+            ("float32", "mixed_bfloat16", "mixed_float16", "auto"))
     _require(config.sr.scale in (2, 4), "sr.scale must be 2 or 4")
     _require(config.sr.frames in (1, 3), "sr.frames must be 1 or 3")
     _require(config.sr.channels >= 2, "sr.channels must be >= 2")

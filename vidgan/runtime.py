@@ -50,3 +50,29 @@ def keep_freed_memory() -> str:
             (_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1)))
         _applied = "kept" if ok else "system (mallopt refused)"
     return _applied
+
+
+def fast_bfloat16() -> bool:
+    """True when 16-bit brain-float math runs natively: a GPU of compute capability >= 8.0
+    (Ampere and later), or a CPU with AVX512_BF16 or AMX (Linux: /proc/cpuinfo flags).
+    Elsewhere TensorFlow emulates bfloat16, several times slower than float32."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return details.get("compute_capability", (0, 0)) >= (8, 0)
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str) -> str:
+    """train.precision "auto" -> "mixed_bfloat16" where fast_bfloat16(), else "float32";
+    any other value as it is."""
+    if precision != "auto":
+        return precision
+    return "mixed_bfloat16" if fast_bfloat16() else "float32"

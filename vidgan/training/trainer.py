@@ -23,6 +23,7 @@ from vidgan import data as data_lib
 from vidgan import losses as losses_lib
 from vidgan import metrics
 from vidgan import models
+from vidgan import runtime
 from vidgan.config import Config, ConfigError
 from vidgan.models import sampling
 from vidgan.rng import RowRandom
@@ -77,7 +78,12 @@ class Trainer:
         # Seeds Python, NumPy and TF (hence Keras initializers): the same config gives
         # the same initial weights.
         keras.utils.set_random_seed(t.seed)
-        with self.strategy.scope(), _dtype_policy(t.precision):
+        # "auto": mixed_bfloat16 where the hardware runs it natively (config.json keeps
+        # "auto", so a run resumes on other hardware in that hardware's precision).
+        self.precision = runtime.resolve_precision(t.precision)
+        if t.precision == "auto":
+            logging.info("train.precision=auto: %s", self.precision)
+        with self.strategy.scope(), _dtype_policy(self.precision):
             self.generator = models.build_generator(config)
             self.ema_generator = models.build_generator(config, name="ema_generator")
             self.discriminator = models.build_discriminator(config)
@@ -86,7 +92,7 @@ class Trainer:
             self.ema_generator.set_weights(self.generator.get_weights())
             self.g_optimizer = keras.optimizers.Adam(t.g_lr, beta_1=t.beta1, beta_2=t.beta2)
             self.d_optimizer = keras.optimizers.Adam(t.d_lr, beta_1=t.beta1, beta_2=t.beta2)
-            if t.precision == "mixed_float16":  # float16 gradients underflow without it
+            if self.precision == "mixed_float16":  # float16 gradients underflow without it
                 self.g_optimizer = keras.optimizers.LossScaleOptimizer(self.g_optimizer)
                 self.d_optimizer = keras.optimizers.LossScaleOptimizer(self.d_optimizer)
             # Built in scope before the first step, or the first distributed step fails.
