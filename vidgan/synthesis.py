@@ -232,8 +232,9 @@ def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
                              f"{shape[1]}x{shape[2]}: use --format=gif, npz or png_strip")
 
     conditional = bool(metadata.get("conditional"))
-    if conditional != bool(request.labels):
-        resolve_labels(metadata)  # raises the one-line explanation
+    if conditional and not request.labels:
+        resolve_labels(metadata)  # raises the explanation that lists the classes
+    if request.labels and not conditional:
         raise SynthesisError("this model is not class-conditional: it takes no labels")
     names = metadata.get("class_names", [])
     for label in request.labels:
