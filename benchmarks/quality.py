@@ -73,6 +73,15 @@ VARIANTS = {
     "dcgan3d+aug": {"model.family": "dcgan3d", "train.augment": AUGMENT},
     "resnet3d": {"model.family": "resnet3d", "train.augment": ""},
     "resnet3d+aug": {"model.family": "resnet3d", "train.augment": AUGMENT},
+    # The quickstart's recipe (widths, dual D, optimizer) on another setting's data.
+    "resnet3d-recipe+aug": {
+        "model.family": "resnet3d", "model.resnet3d.generator.channels": 16,
+        "model.resnet3d.generator.max_channels": 128,
+        "model.resnet3d.discriminator.channels": 16,
+        "model.resnet3d.discriminator.max_channels": 128,
+        "model.resnet3d.discriminator.frames": 4,
+        "model.resnet3d.discriminator.video_downsample": 2, "train.augment": AUGMENT,
+        "train.beta1": 0.0, "train.g_lr": 2e-4, "train.d_lr": 4e-4},
 }
 
 

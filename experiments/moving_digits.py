@@ -9,10 +9,9 @@ and a spectrally normalized discriminator.
     vidgan train --config=experiments/moving_digits.py:labels_tiny --workdir=/tmp/t  # CI
 """
 
-import importlib.util
 import os
 
-from vidgan.config import default_config, make_tiny
+from vidgan.config import default_config, load_experiment, make_tiny
 
 
 def get_config(arg: str | None = None):
@@ -43,11 +42,8 @@ def get_config(arg: str | None = None):
 def _by_class():
     """The class-conditional variant: experiments/quickstart.py (its model, training and
     budget) on one digit per clip, the digit as the label."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "quickstart.py")
-    spec = importlib.util.spec_from_file_location("quickstart", path)
-    quickstart = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(quickstart)
-    config = quickstart.get_config()
+    config = load_experiment(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                          "quickstart.py"))
     config.data.source = "moving_digits"
     config.data.labels = True
     config.data.num_objects = 1

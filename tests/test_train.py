@@ -95,11 +95,12 @@ def test_n_critic_updates_discriminator_more_often(tiny_config, tmp_path):
 
 
 @pytest.mark.parametrize("case", ["dcgan3d", "dcgan3d+sn", "resnet3d+augment",
-                                  "resnet3d+labels"])
+                                  "resnet3d+labels", "resnet3d+context"])
 def test_mirrored_matches_one_device(tiny_config, tmp_path, case):
     """Two CPU replicas give the same losses and weights as one device for the same
     global batch: gradients summed over the GLOBAL batch, synchronized batch norm,
-    latents and augmentation parameters drawn per global row, each replica's labels."""
+    latents and augmentation parameters drawn per global row, each replica's labels and
+    context frames."""
     updates = {"loss.penalty": "r1", "loss.penalty_weight": 1.0}
     if case == "resnet3d+augment":
         config = _family(tiny_config, "resnet3d", **updates,
@@ -107,6 +108,8 @@ def test_mirrored_matches_one_device(tiny_config, tmp_path, case):
     elif case == "resnet3d+labels":  # conditional BN, projection D with both heads
         config = _family(tiny_config, "resnet3d", **updates, **{
             "data.labels": True, "model.resnet3d.discriminator.frames": 2})
+    elif case == "resnet3d+context":  # the context encoder, the first frames given
+        config = _family(tiny_config, "resnet3d", **updates, **{"data.context_frames": 2})
     else:
         config = override(tiny_config, {
             **updates, "model.dcgan3d.discriminator.spectral_norm": case == "dcgan3d+sn"})

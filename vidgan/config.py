@@ -47,6 +47,11 @@ class DataConfig:
     # The classes, in label order. Filled from the data when training starts (and stored in
     # the run's config.json, so export and evaluation need no data); if set, must match.
     class_names: tuple[str, ...] = ()
+    # k > 0: the generator is given each clip's first k frames ("context", taken from the
+    # real clip) and generates the rest; its output starts with those k frames exactly.
+    # 1: a still image brought to life (experiments/animate.py); > 1: continuing a video
+    # (experiments/extend.py, autoregressively to any length).
+    context_frames: int = 0
     frame_stride: int = 1  # take every k-th frame
     target_fps: float = 0.0  # > 0: per-video stride = round(video fps / target_fps) instead
     clip_offsets: str = "random"  # "random" | "uniform" (evenly spaced) | "all" (every clip)
@@ -170,6 +175,19 @@ RESUMABLE_CHANGES = frozenset(
 def default_config() -> ml_collections.ConfigDict:
     """The defaults as a ConfigDict, for experiments to edit and flags to override."""
     return ml_collections.ConfigDict(to_dict(Config()))
+
+
+def load_experiment(path: str, arg: str | None = None) -> ml_collections.ConfigDict:
+    """`get_config(arg)` of the experiment file at `path` (as --config=path:arg loads it),
+    so one experiment can start from another's settings."""
+    import importlib.util  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(f"vidgan_experiment_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(arg) if arg else module.get_config()
 
 
 def make_tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -319,6 +337,10 @@ def validate(config: Config) -> None:
     _require(len(set(d.class_names)) == len(d.class_names) and all(d.class_names),
              f"data.class_names must be distinct non-empty names, got {list(d.class_names)}")
 
+    _require(0 <= d.context_frames < d.num_frames,
+             f"data.context_frames must be in [0, data.num_frames={d.num_frames}), got "
+             f"{d.context_frames}")
+
     _validate_model(config)
     _choice(l.name, "loss.name", ("auto", *losses.LOSSES))
     _choice(l.penalty, "loss.penalty", losses.PENALTIES)
@@ -383,6 +405,10 @@ def _validate_model(config: Config) -> None:
              f"model.family={m.family} cannot be class-conditional (data.labels=true); "
              "class-conditional families: "
              + ", ".join(n for n, f in models.FAMILIES.items() if f.conditional))
+    _require(family.context or not config.data.context_frames,
+             f"model.family={m.family} cannot be conditioned on context frames "
+             "(data.context_frames > 0); families that can: "
+             + ", ".join(n for n, f in models.FAMILIES.items() if f.context))
     problems = family.check(getattr(m, m.family), config)
     _require(not problems, f"model.{m.family}.{problems[0] if problems else ''}")
 

@@ -8,7 +8,13 @@ The exported module (OUT/<version>/, as TF Serving expects) has:
 Signatures: serving_default and generate (seed only, truncation 1), generate_truncated
 (seed and truncation), generate_from_latents, metadata. A class-conditional model's
 generate signatures also take `label` int32 [N] (class indices; metadata "class_names"
-lists them in order).
+lists them in order). A context model (data.context_frames = k > 0) has instead
+  extend(frames uint8 [N, m >= k, h, w, 3], seed int64 [N], num_frames int32 [])
+      -> {"video": uint8 [N, num_frames, H, W, 3]}   (the frames after the given ones;
+      extend_from_chunk also takes first_chunk int32 [], to extend piece by piece)
+  animate(image uint8 [N, h, w, 3], seed int64 [N]) -> {"video": uint8 [N, T, H, W, 3]}
+      (k = 1 only; frame 0 is the image resized to H x W)
+and serving_default is animate (k = 1) or extend.
 
 Latent i is `stateless_normal([z_dim], seed=[seed_i, 0]) * truncation` (the one rule of
 vidgan.models.sampling, which training's fixed samples and evaluation use too): the same
@@ -54,11 +60,17 @@ class GeneratorModule(tf.Module):
         self.generator = generator
         self.enhancement = enhancement  # vidgan.enhance.Enhancement or None
         self.specs = generator.input_specs()
-        if set(self.specs) - {"label"} != {"latent"}:  # context frames: own signatures
+        if not {"latent"} <= set(self.specs) <= {"latent", "label", "context"}:
             raise ExportError(f"generator inputs {sorted(self.specs)}: this export takes "
-                              "generators of one latent input (and a class label)")
+                              "generators of one latent input (and a class label, context "
+                              "frames)")
         self.z_dim = int(self.specs["latent"].shape[0])
         self.num_classes = int(generator.num_classes)
+        self.context_frames = int(getattr(generator, "context_frames", 0))
+        if self.context_frames and enhancement is not None:
+            raise ExportError("a context model's output feeds its next chunk at the model's "
+                              "size: enhance its videos afterwards (vidgan extend --enhance)")
+        self.num_frames, self.height, self.width = generator.video_shape[:3]
         self._metadata_json = json.dumps(metadata, sort_keys=True)
 
     def _latents(self, seed: tf.Tensor, truncation: tf.Tensor) -> tf.Tensor:
@@ -116,6 +128,98 @@ class GeneratorModule(tf.Module):
     @tf.function
     def generate_from_latents(self, latents, label=None):
         return {"video": self._video(latents, label)}
+
+    # --- context models (data.context_frames = k > 0) ------------------------------
+    def _frames(self, frames: tf.Tensor, name: str) -> tf.Tensor:
+        """uint8 [N, m, h, w, 3] with m >= k -> its last k frames at the model's size,
+        uint8 [N, k, H, W, 3] (resized with antialiasing when h, w differ)."""
+        k = self.context_frames
+        message = f"{name} must be uint8 [N, m >= {k}, height, width, 3]"
+        with tf.control_dependencies([tf.debugging.assert_rank(frames, 5, message=message)]):
+            frames = tf.identity(frames)
+        shape = tf.shape(frames)
+        with tf.control_dependencies([
+                tf.debugging.assert_equal(shape[4], 3, message=message),
+                tf.debugging.assert_greater_equal(shape[1], k, message=message),
+                tf.debugging.assert_positive(shape[2] * shape[3], message=message)]):
+            frames = frames[:, shape[1] - k:]
+        n, h, w = shape[0], shape[2], shape[3]
+        flat = tf.reshape(frames, [n * k, h, w, 3])
+
+        def resize():
+            out = tf.image.resize(tf.cast(flat, tf.float32), [self.height, self.width],
+                                  method="bilinear", antialias=True)
+            return tf.cast(tf.clip_by_value(tf.round(out), 0.0, 255.0), tf.uint8)
+
+        same = tf.logical_and(tf.equal(h, self.height), tf.equal(w, self.width))
+        flat = tf.cond(same, lambda: tf.reshape(flat, [-1, self.height, self.width, 3]),
+                       resize)
+        return tf.reshape(flat, [-1, k, self.height, self.width, 3])
+
+    def _next_chunk(self, window: tf.Tensor, seed: tf.Tensor, chunk: tf.Tensor,
+                    label: tf.Tensor | None) -> tf.Tensor:
+        """The T - k frames that follow `window` (uint8 [N, k, H, W, 3]): uint8."""
+        noise = sampling.draw_noise(self.specs, sampling.seed_pairs_for_chunk(seed, chunk))
+        inputs = {"latent": noise["latent"],
+                  "context": tf.cast(window, tf.float32) / 127.5 - 1.0}
+        if self.num_classes:
+            inputs["label"] = label
+        video = self.generator(inputs, training=False)  # [N, T, H, W, 3]
+        return to_uint8(video[:, self.context_frames:])
+
+    def _seeds_for(self, seed: tf.Tensor, n: tf.Tensor) -> tf.Tensor:
+        message = "seed must be int64 [N], one per video"
+        with tf.control_dependencies([
+                tf.debugging.assert_rank(seed, 1, message=message),
+                tf.debugging.assert_equal(tf.shape(seed)[0], n, message=message)]):
+            return tf.reshape(seed, [-1])
+
+    @tf.function
+    def animate(self, image, seed, label=None):
+        """image uint8 [N, h, w, 3], seed int64 [N] (label int32 [N]) -> {"video": uint8
+        [N, T, H, W, 3]}: frame 0 is the image (resized to H x W), the rest generated."""
+        with tf.control_dependencies([tf.debugging.assert_rank(
+                image, 4, message="image must be uint8 [N, height, width, 3]")]):
+            image = tf.identity(image)
+        window = self._frames(image[:, None], "image")  # [N, 1, H, W, 3]
+        n = tf.shape(window)[0]
+        seed = self._seeds_for(seed, n)
+        label = self._labels(label, n) if self.num_classes else None
+        rest = self._next_chunk(window, seed, tf.constant(0, tf.int64), label)
+        return {"video": tf.concat([window, rest], axis=1)}
+
+    @tf.function
+    def extend(self, frames, seed, num_frames, label=None, first_chunk=None):
+        """frames uint8 [N, m >= k, h, w, 3] (the video so far; its last k frames are the
+        context), seed int64 [N], num_frames int32 [] > 0 (label int32 [N]) -> {"video":
+        uint8 [N, num_frames, H, W, 3]}: the frames that FOLLOW the given ones, made chunk
+        by chunk (T - k frames each), every chunk conditioned on the last k frames so far.
+        `first_chunk` (int32 [], default 0) numbers the first chunk's noise, so a caller
+        extending piece by piece (first_chunk = 0, 1, ...) gets the one-call result."""
+        k, t = self.context_frames, self.num_frames
+        first = tf.constant(0) if first_chunk is None else tf.reshape(first_chunk, [])
+        window = self._frames(frames, "frames")  # [N, k, H, W, 3]
+        n = tf.shape(window)[0]
+        seed = self._seeds_for(seed, n)
+        label = self._labels(label, n) if self.num_classes else None
+        message = "num_frames must be a positive int32 scalar"
+        with tf.control_dependencies([
+                tf.debugging.assert_rank(num_frames, 0, message=message),
+                tf.debugging.assert_positive(num_frames, message=message)]):
+            num_frames = tf.reshape(tf.cast(num_frames, tf.int32), [])
+        chunks = (num_frames + (t - k) - 1) // (t - k)
+        out = tf.TensorArray(tf.uint8, size=chunks,
+                             element_shape=[None, t - k, self.height, self.width, 3])
+
+        def body(c, window, out):
+            new = self._next_chunk(window, seed, tf.cast(first + c, tf.int64), label)
+            window = tf.concat([window, new], axis=1)[:, -k:]
+            return c + 1, window, out.write(c, new)
+
+        _, _, out = tf.while_loop(lambda c, *_: c < chunks, body, (0, window, out))
+        video = tf.transpose(out.stack(), [1, 0, 2, 3, 4, 5])  # [N, chunks, T-k, H, W, 3]
+        video = tf.reshape(video, [n, chunks * (t - k), self.height, self.width, 3])
+        return {"video": video[:, :num_frames]}
 
     @tf.function(input_signature=[])
     def metadata(self):
@@ -184,6 +288,7 @@ def build_metadata(config: config_lib.Config, step: int, ema: bool, enhance: str
         "family": config.model.family,
         "conditional": d.labels,
         "class_names": list(d.class_names),
+        "context_frames": d.context_frames,
         "latent_rule": "latents[i] = tf.random.stateless_normal([z_dim], "
                        f"seed=[seed[i], {sampling.SEED_STREAM}]) * truncation",
         "config": config_lib.to_dict(config),
@@ -230,15 +335,30 @@ def export(workdir: str, export_dir: str, step: int | None = None, ema: bool = T
     latents = tf.TensorSpec(None, tf.float32, name="latents")
     label = ({"label": tf.TensorSpec(None, tf.int32, name="label")}
              if module.num_classes else {})
-    by_seed = module.generate.get_concrete_function(seed, **label)
-    signatures = {
-        "serving_default": by_seed,
-        "generate": by_seed,
-        "generate_truncated": module.generate.get_concrete_function(seed, truncation, **label),
-        "generate_from_latents": module.generate_from_latents.get_concrete_function(
-            latents, **label),
-        "metadata": module.metadata,
-    }
+    signatures = {"metadata": module.metadata}
+    if module.context_frames:
+        signatures["extend"] = module.extend.get_concrete_function(
+            tf.TensorSpec(None, tf.uint8, name="frames"), seed,
+            tf.TensorSpec(None, tf.int32, name="num_frames"), **label)
+        signatures["extend_from_chunk"] = module.extend.get_concrete_function(
+            tf.TensorSpec(None, tf.uint8, name="frames"), seed,
+            tf.TensorSpec(None, tf.int32, name="num_frames"), **label,
+            first_chunk=tf.TensorSpec(None, tf.int32, name="first_chunk"))
+        signatures["serving_default"] = signatures["extend"]
+        if module.context_frames == 1:
+            signatures["animate"] = module.animate.get_concrete_function(
+                tf.TensorSpec(None, tf.uint8, name="image"), seed, **label)
+            signatures["serving_default"] = signatures["animate"]
+    else:
+        by_seed = module.generate.get_concrete_function(seed, **label)
+        signatures.update({
+            "serving_default": by_seed,
+            "generate": by_seed,
+            "generate_truncated": module.generate.get_concrete_function(seed, truncation,
+                                                                        **label),
+            "generate_from_latents": module.generate_from_latents.get_concrete_function(
+                latents, **label),
+        })
     try:
         tf.saved_model.save(module, staging, signatures=signatures)
         if tf.io.gfile.exists(target):

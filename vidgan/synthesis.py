@@ -124,7 +124,9 @@ def load_model(model_dir: str):
     try:
         module = tf.saved_model.load(path)
         metadata = json.loads(module.signatures["metadata"]()["json"].numpy())
-        module.signatures["generate_truncated"]  # noqa: B018  (must exist)
+        # Every export has one of these (context models: extend).
+        if not {"generate_truncated", "extend"} & set(module.signatures):
+            raise KeyError("no generate_truncated or extend signature")
     except (OSError, ValueError, KeyError, tf.errors.OpError) as e:
         first = (getattr(e, "message", None) or str(e) or type(e).__name__).splitlines()[0]
         raise SynthesisError(f"{path} is not a vidgan SavedModel or is corrupt: "
@@ -231,6 +233,10 @@ def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
         raise SynthesisError(f"mp4 (H.264) needs even height and width; the model makes "
                              f"{shape[1]}x{shape[2]}: use --format=gif, npz or png_strip")
 
+    if metadata.get("context_frames"):
+        raise SynthesisError(f"{model_path} continues given frames (context_frames="
+                             f"{metadata['context_frames']}): use vidgan animate or vidgan "
+                             "extend")
     conditional = bool(metadata.get("conditional"))
     if conditional and not request.labels:
         resolve_labels(metadata)  # raises the explanation that lists the classes

@@ -15,6 +15,8 @@ SUBCOMMANDS = {
     "train": ("vidgan.cli.train", "train a video GAN from an experiment config"),
     "export": ("vidgan.cli.export", "export a trained generator as a TensorFlow SavedModel"),
     "synthesize": ("vidgan.cli.synthesize", "write videos in bulk from an exported model"),
+    "animate": ("vidgan.cli.animate", "bring still images to life with an image -> video model"),
+    "extend": ("vidgan.cli.extend", "continue a video (e.g. 10 s -> 20 s) with a context model"),
     "prepare": ("vidgan.cli.prepare", "turn a video folder into TFRecord shards (--stats: describe it)"),
     "fetch-i3d": ("vidgan.cli.fetch_i3d", "fetch the Kinetics I3D weights FVD needs (once, ~47 MB)"),
     "evaluate": ("vidgan.cli.evaluate", "FVD and KVD of a training run or exported model"),

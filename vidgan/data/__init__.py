@@ -1,5 +1,6 @@
 """Input pipelines: tf.data datasets of {"video": float32 [B, T, H, W, 3] in [-1, 1]}
-(and "label": int32 [B] for labelled real videos)."""
+(and "label": int32 [B] with data.labels; "context": the clips' first data.context_frames
+frames [B, k, H, W, 3] when k > 0)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,15 @@ def make_dataset(config: DataConfig, batch_size: int, start_index: int = 0) -> t
     at `start_index = clips already consumed` continues the same stream.
     Raises DataError (one line) when a real-video source has nothing usable.
     """
+    ds = _clips(config, batch_size, start_index)
+    k = config.context_frames
+    if k:  # what a context generator is given: the first k frames of the real clip
+        ds = ds.map(lambda batch: {**batch, "context": batch["video"][:, :k]})
+    return ds
+
+
+def _clips(config: DataConfig, batch_size: int, start_index: int) -> tf.data.Dataset:
+    """The source's batches ({"video"[, "label"]})."""
     if config.source in ("video_files", "frame_folders"):
         from vidgan.data import pipeline  # noqa: PLC0415
 

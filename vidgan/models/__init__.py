@@ -30,7 +30,8 @@ class Family:
     tiny: shrinks the section (an ml_collections ConfigDict) for the `:tiny` variants.
     default_loss: the loss `loss.name="auto"` means for this family.
     conditional: whether the family builds class-conditional models (data.labels=true);
-    its generator / discriminator builders then read the classes from data.class_names."""
+    its generator / discriminator builders then read the classes from data.class_names.
+    context: whether its generators take context frames (data.context_frames > 0)."""
 
     name: str
     config: type
@@ -41,6 +42,7 @@ class Family:
     default_loss: str
     description: str
     conditional: bool = False
+    context: bool = False
 
 
 FAMILIES: dict[str, Family] = {}
@@ -138,13 +140,13 @@ register_family(Family(
     name="resnet3d", config=resnet3d.ResNet3DConfig,
     generator=lambda data, s, name: ResNet3DGenerator(
         *_shape(data), **dataclasses.asdict(s.generator), num_classes=num_classes(data),
-        name=name),
+        context_frames=data.context_frames, name=name),
     discriminator=lambda data, s, name: ResNet3DDiscriminator(
         *_shape(data), **dataclasses.asdict(s.discriminator), num_classes=num_classes(data),
         name=name),
     check=_check_resnet3d, tiny=_tiny, default_loss="hinge",
     description="residual BigGAN/DVD-GAN blocks, resize-then-conv up, spectral-norm D",
-    conditional=True))
+    conditional=True, context=True))
 
 
 def section(config: "Config"):

@@ -34,19 +34,31 @@ class Generator(keras.Model):
     """Base of every generator: inputs {name: [B, *spec.shape]} -> video [B, T, H, W, 3]
     float32 in [-1, 1]. Subclasses implement `generate(inputs, training)` and may extend
     `input_specs()`. Calling with a bare tensor means {"latent": tensor}.
+
+    A class-conditional generator (num_classes > 0) takes "label" int32 [B]; a context
+    generator (context_frames = k > 0) takes "context" [B, k, H, W, 3] in [-1, 1], the
+    first k frames of the clip, and its output's first k frames ARE the context (the base
+    class puts them there, so every family keeps that promise).
     """
 
     def __init__(self, num_frames: int, height: int, width: int, z_dim: int,
-                 num_classes: int = 0, **kwargs):
+                 num_classes: int = 0, context_frames: int = 0, **kwargs):
         super().__init__(**kwargs)
+        if not 0 <= context_frames < num_frames:
+            raise ValueError(f"context_frames must be in [0, num_frames={num_frames}), got "
+                             f"{context_frames}")
         self.video_shape = (num_frames, height, width, 3)
         self.z_dim = z_dim
         self.num_classes = num_classes  # > 0: class-conditional, takes "label"
+        self.context_frames = context_frames  # > 0: takes "context"
 
     def input_specs(self) -> dict[str, InputSpec]:
         specs = {"latent": InputSpec((self.z_dim,))}
         if self.num_classes:
             specs["label"] = InputSpec((), "int32", source="data")
+        if self.context_frames:
+            specs["context"] = InputSpec((self.context_frames, *self.video_shape[1:]),
+                                         source="data")
         return specs
 
     def call(self, inputs, training=False):
@@ -62,7 +74,11 @@ class Generator(keras.Model):
                 raise ValueError(f"generator expects {name} of shape "
                                  f"[B, {', '.join(map(str, spec.shape))}], got "
                                  f"{inputs[name].shape}")
-        return self.generate({k: inputs[k] for k in specs}, training=training)
+        video = self.generate({k: inputs[k] for k in specs}, training=training)
+        if not self.context_frames:
+            return video
+        context = keras.ops.cast(inputs["context"], video.dtype)  # [B, k, H, W, 3]
+        return keras.ops.concatenate([context, video[:, self.context_frames:]], axis=1)
 
     def generate(self, inputs: dict, training: bool = False):
         raise NotImplementedError

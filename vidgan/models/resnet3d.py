@@ -19,6 +19,12 @@ ClassBatchNorm driven by [shared class embedding, z] (BigGAN); D adds the projec
 <embed(y), features> to each head's logit (Miyato & Koyama 2018, "cGANs with Projection
 Discriminator"), with a spectrally normalized embedding.
 
+Context-conditional (context_frames = k > 0, from data.context_frames: image -> video
+with k = 1, continuing a video with k > 1): a 2D encoder of the k context frames (stacked
+as channels, so it sees their motion) gives features at every resolution of G, added to
+G's activations at that resolution on every frame (DVD-GAN-FP's conditioning, Clark et
+al. 2019, as a feature pyramid); the output's first k frames are the context itself.
+
 Convolutions are 3x3x3, or factorized "(2+1)D" (Tran et al. 2018: a 1x3x3 spatial conv,
 then a 3x1x1 temporal one; about 2.2x fewer FLOPs at the same width).
 """
@@ -211,11 +217,40 @@ class DBlock(keras.layers.Layer):
         return h + skip
 
 
+class ContextEncoder(keras.layers.Layer):
+    """Context frames -> a feature pyramid at the generator's resolutions.
+
+    context [B, k, H, W, 3] -> frames as channels [B, H, W, 3k] -> conv -> features at
+    H x W, then (ReLU, conv, 2x average pool) per coarser stage. Returns one [B, h_i, w_i,
+    widths[i]] per level, coarsest first (level i matches G's width widths[i]).
+    """
+
+    def __init__(self, widths: list[int], **kwargs):
+        super().__init__(**kwargs)
+        self.num_levels = len(widths)
+        self.conv_in = keras.layers.Conv2D(widths[-1], 3, padding="same", name="conv_in")
+        for i in range(1, self.num_levels):  # conv{i} makes level num_levels - 1 - i
+            setattr(self, f"conv{i}", keras.layers.Conv2D(
+                widths[-1 - i], 3, padding="same", name=f"conv{i}"))
+        self.pool = keras.layers.AveragePooling2D(2, name="pool")
+
+    def call(self, context):
+        b, k, h, w, c = context.shape
+        x = ops.reshape(ops.transpose(context, (0, 2, 3, 1, 4)), (-1, h, w, k * c))
+        x = self.conv_in(x)  # [B, H, W, widths[-1]]
+        levels = [x]
+        for i in range(1, self.num_levels):
+            x = self.pool(getattr(self, f"conv{i}")(ops.relu(x)))  # [B, h/2, w/2, C']
+            levels.append(x)
+        return levels[::-1]
+
+
 class ResNet3DGenerator(Generator):
     """Residual 3D generator (BigGAN / DVD-GAN blocks, resize-then-convolve upsampling).
 
-    {"latent": z [B, z_dim], "label": [B] int32 (num_classes > 0)} -> video
-    [B, T, H, W, 3] float32 in [-1, 1], whatever the compute dtype.
+    {"latent": z [B, z_dim], "label": [B] int32 (num_classes > 0), "context": [B, k, H, W,
+    3] (context_frames = k > 0)} -> video [B, T, H, W, 3] float32 in [-1, 1], whatever
+    the compute dtype.
     Stages as `layers.plan_stages`: T is doubled in the coarsest stages (upsample_time), or
     every stage works at the full T.
     """
@@ -223,8 +258,10 @@ class ResNet3DGenerator(Generator):
     def __init__(self, num_frames: int, height: int, width: int, z_dim: int = 128,
                  channels: int = 32, max_channels: int = 256, conv: str = "3d",
                  upsample: str = "nearest", upsample_time: bool = True, rgb_mix: int = 16,
-                 embed_dim: int = 128, num_classes: int = 0, **kwargs):
-        super().__init__(num_frames, height, width, z_dim, num_classes=num_classes, **kwargs)
+                 embed_dim: int = 128, num_classes: int = 0, context_frames: int = 0,
+                 **kwargs):
+        super().__init__(num_frames, height, width, z_dim, num_classes=num_classes,
+                         context_frames=context_frames, **kwargs)
         if upsample not in UPSAMPLES:
             raise ValueError(f"unknown upsample {upsample!r}; expected one of "
                              f"{', '.join(UPSAMPLES)}")
@@ -232,7 +269,7 @@ class ResNet3DGenerator(Generator):
                             channels=channels, max_channels=max_channels, conv=conv,
                             upsample=upsample, upsample_time=upsample_time,
                             rgb_mix=rgb_mix, embed_dim=embed_dim,
-                            num_classes=num_classes)
+                            num_classes=num_classes, context_frames=context_frames)
         conditional = num_classes > 0
         self.embed = (keras.layers.Embedding(num_classes, embed_dim, name="embed")
                       if conditional else None)
@@ -244,6 +281,7 @@ class ResNet3DGenerator(Generator):
         self.start_shape = (t0, h0, w0, widths[0])
         self.project = keras.layers.Dense(t0 * h0 * w0 * widths[0], name="project")
         self.num_stages = plan.num_stages
+        self.encoder = ContextEncoder(widths, name="encoder") if context_frames else None
         # One attribute per block: tf.train.Checkpoint tracks attributes, not lists.
         for i, (t_stride, out) in enumerate(zip(plan.time_strides, widths[1:])):
             setattr(self, f"block{i}", GBlock(out, t_stride, conv, upsample, conditional,
@@ -262,16 +300,19 @@ class ResNet3DGenerator(Generator):
         z = inputs["latent"]  # [B, z_dim]
         x = self.project(z)  # [B, T0*H0*W0*C0]
         x = ops.reshape(x, (-1,) + self.start_shape)  # [B, T0, H0, W0, C0]
-        if self.embed is None:
-            for block in self.blocks:
-                x = block(x, training=training)  # [B, T*, 2H, 2W, C/2]
-            x = ops.relu(self.out_norm(x, training=training))  # [B, T, H, W, C]
-        else:
-            condition = ops.concatenate(
-                [ops.cast(self.embed(inputs["label"]), z.dtype), z], axis=-1)  # [B, E + z]
-            for block in self.blocks:
-                x = block(x, condition, training=training)
-            x = ops.relu(self.out_norm(x, condition, training=training))
+        # Context features, one [B, 1, h, w, C] per resolution (broadcast over time).
+        levels = ([ops.expand_dims(f, 1) for f in self.encoder(inputs["context"])]
+                  if self.encoder is not None else None)
+        condition = (ops.concatenate([ops.cast(self.embed(inputs["label"]), z.dtype), z],
+                                     axis=-1) if self.embed is not None else None)  # [B, E+z]
+        extra = () if condition is None else (condition,)
+        if levels:
+            x = x + levels[0]
+        for i, block in enumerate(self.blocks):
+            x = block(x, *extra, training=training)  # [B, T*, 2H, 2W, C/2]
+            if levels:
+                x = x + levels[i + 1]
+        x = ops.relu(self.out_norm(x, *extra, training=training))  # [B, T, H, W, C]
         if self.rgb_mix is not None:
             x = self.rgb_mix(x)  # [B, T, H, W, rgb_mix]
         return ops.tanh(ops.cast(self.to_rgb(x), "float32"))  # [B, T, H, W, 3]

@@ -5,7 +5,9 @@ Every noise input of a generator (see `InputSpec`) is drawn PER EXAMPLE from a s
 declared order) of an example with seed pair p is `stateless_normal(shape, fold_in(p, k))`
 for k > 0 and `stateless_normal(shape, p)` for k = 0. The seed pair of
 
-- an exported or evaluated video of seed s is [s, SEED_STREAM];
+- an exported or evaluated video of seed s is [s, SEED_STREAM]; when a context model
+  extends a video chunk by chunk, chunk c > 0 of seed s uses fold_in([s, SEED_STREAM], c)
+  (chunk 0 is seed s's, so animating and extending by one chunk agree);
 - example i of stream `stream` at training step `step` is
   fold_in(fold_in(fold_in([train.seed, step], stream), index), i)
   (`index` tells apart the n_critic D updates of a step).
@@ -48,6 +50,16 @@ def seed_pairs_for_seeds(seeds: tf.Tensor) -> tf.Tensor:
     seeds = tf.cast(seeds, tf.int64)
     return tf.stack([seeds, tf.fill(tf.shape(seeds), tf.constant(SEED_STREAM, tf.int64))],
                     axis=1)
+
+
+def seed_pairs_for_chunk(seeds: tf.Tensor, chunk: tf.Tensor) -> tf.Tensor:
+    """Seeds int64 [N] and a chunk index (int scalar) -> seed pairs [N, 2] of that chunk of
+    an extension: chunk 0 is seed_pairs_for_seeds(seeds), chunk c > 0 folds c in."""
+    pairs = seed_pairs_for_seeds(seeds)
+    chunk = tf.cast(chunk, tf.int64)
+    folded = tf.map_fn(lambda p: tf.random.experimental.stateless_fold_in(p, chunk), pairs,
+                       fn_output_signature=tf.TensorSpec([2], tf.int64))
+    return tf.where(chunk > 0, folded, pairs)
 
 
 def seed_pairs_for_step(train_seed: int, step: tf.Tensor, stream: int, index: int,

@@ -112,6 +112,7 @@ class Trainer:
         self.data_inputs = tuple(name for name, spec in self.input_specs.items()
                                  if spec.source == "data")
         self._sample = tf.function(lambda inputs: self.ema_generator(inputs, training=False))
+        self._fixed_context = None  # context models: real frames of the fixed samples
 
     # --- randomness ---------------------------------------------------------
     def _seed(self, step: tf.Tensor, stream: int, index: int = 0) -> tf.Tensor:
@@ -154,12 +155,18 @@ class Trainer:
     def fixed_inputs(self) -> dict[str, tf.Tensor]:
         """The generator inputs sampled every `sample_every` steps: seeds 0..columns-1
         under export's rule, so the samples are what the exported model gives for them;
-        class-conditional: those seeds again for every class, one row per class."""
+        class-conditional: those seeds again for every class, one row per class; context
+        models: the first clips of the data give the context frames, one clip per video."""
         columns, k = self.sample_columns, self.generator.num_classes
         seeds = tf.tile(tf.range(columns, dtype=tf.int64), [max(1, k)])
         inputs = sampling.draw_noise(self.input_specs, sampling.seed_pairs_for_seeds(seeds))
         if k:
             inputs["label"] = tf.repeat(tf.range(k, dtype=tf.int32), columns)
+        if "context" in self.input_specs:
+            if self._fixed_context is None:
+                real = data_lib.make_dataset(self.config.data, int(seeds.shape[0]))
+                self._fixed_context = next(iter(real))["context"]
+            inputs["context"] = self._fixed_context
         return inputs
 
     # --- one replica's updates ------------------------------------------------
