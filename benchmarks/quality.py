@@ -80,8 +80,8 @@ VARIANTS = {
         "model.resnet3d.discriminator.channels": 16,
         "model.resnet3d.discriminator.max_channels": 128,
         "model.resnet3d.discriminator.frames": 4,
-        "model.resnet3d.discriminator.video_downsample": 2, "train.augment": AUGMENT,
-        "train.beta1": 0.0, "train.g_lr": 2e-4, "train.d_lr": 4e-4},
+        "model.resnet3d.discriminator.video_downsample": 1, "train.augment": AUGMENT,
+        "train.beta1": 0.0, "train.g_lr": 4e-4, "train.d_lr": 8e-4},
 }
 
 

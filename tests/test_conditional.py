@@ -125,9 +125,10 @@ def test_conditional_models_declare_and_use_the_label(tiny_config):
     z = tf.random.stateless_normal([2, g.z_dim], [1, 2])
     plain = g({"latent": z, "label": tf.constant([0, 0])})
     assert plain.shape == (2, 8, 16, 16, 3)
-    # At initialization the label does not change G (its norms start as plain BN) ...
-    np.testing.assert_allclose(g({"latent": z, "label": tf.constant([1, 1])}), plain,
-                               atol=1e-6)
+    # The class embedding feeds G's first projection: the label shows from the start ...
+    other = g({"latent": z, "label": tf.constant([1, 1])})
+    assert float(tf.reduce_mean(tf.abs(other - plain))) > 1e-4
+    # ... and through the class norms once their maps (zero at the start) have learned.
     _randomize_class_norms(g)
     a = g({"latent": z, "label": tf.constant([0, 0])}).numpy()
     b = g({"latent": z, "label": tf.constant([1, 1])}).numpy()
@@ -147,8 +148,9 @@ def test_conditional_models_declare_and_use_the_label(tiny_config):
 
 
 def test_conditional_generator_parameters(tiny_config):
-    """Hand count of what conditioning adds: the embedding K x E, and per ClassBatchNorm
-    of width C two maps (E + z_dim) x C in place of BN's gamma and beta."""
+    """Hand count of what conditioning adds: the embedding K x E, E more inputs to the
+    first projection (to T0*H0*W0*C0 = 2*4*4*32 units), and per ClassBatchNorm of width C
+    two maps (E + z_dim) x C in place of BN's gamma and beta."""
     plain_cfg = with_family(tiny_config, "resnet3d")
     config = data_lib.with_class_names(labelled(tiny_config))
     g_plain, g = models.build_generator(plain_cfg), models.build_generator(config)
@@ -159,7 +161,7 @@ def test_conditional_generator_parameters(tiny_config):
     # Tiny widths 8..32 over 2 stages: blocks 32->16 and 16->8; norms of widths
     # 32, 16 (block 0), 16, 8 (block 1) and 8 (out_norm).
     norm_widths = [32, 16, 16, 8, 8]
-    added = 2 * e + sum(2 * (e + z) * c - 2 * c for c in norm_widths)
+    added = 2 * e + e * 2 * 4 * 4 * 32 + sum(2 * (e + z) * c - 2 * c for c in norm_widths)
     assert g.count_params() - g_plain.count_params() == added
 
 

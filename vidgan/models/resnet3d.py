@@ -15,7 +15,8 @@ Discriminator: video [B, T, H, W, 3] -> one DBlock per stage (ReLU, conv, ReLU, 
 over T, H, W -> SNDense -> logits {"video": [B]}.
 
 Class-conditional (num_classes > 0, from data.labels): every batch norm of G is a
-ClassBatchNorm driven by [shared class embedding, z] (BigGAN); D adds the projection
+ClassBatchNorm driven by [shared class embedding, z] (BigGAN), which also feeds G's first
+projection (BigGAN-deep); D adds the projection
 <embed(y), features> to each head's logit (Miyato & Koyama 2018, "cGANs with Projection
 Discriminator"), with a spectrally normalized embedding.
 
@@ -228,10 +229,13 @@ class ContextEncoder(keras.layers.Layer):
     def __init__(self, widths: list[int], **kwargs):
         super().__init__(**kwargs)
         self.num_levels = len(widths)
-        self.conv_in = keras.layers.Conv2D(widths[-1], 3, padding="same", name="conv_in")
+        # No biases: every level is added to G's activations just before a batch norm,
+        # which removes a constant; Adam would amplify their ~0 gradients into noise.
+        self.conv_in = keras.layers.Conv2D(widths[-1], 3, padding="same", use_bias=False,
+                                           name="conv_in")
         for i in range(1, self.num_levels):  # conv{i} makes level num_levels - 1 - i
             setattr(self, f"conv{i}", keras.layers.Conv2D(
-                widths[-1 - i], 3, padding="same", name=f"conv{i}"))
+                widths[-1 - i], 3, padding="same", use_bias=False, name=f"conv{i}"))
         self.pool = keras.layers.AveragePooling2D(2, name="pool")
 
     def call(self, context):
@@ -298,13 +302,15 @@ class ResNet3DGenerator(Generator):
 
     def generate(self, inputs, training=False):
         z = inputs["latent"]  # [B, z_dim]
-        x = self.project(z)  # [B, T0*H0*W0*C0]
+        # Class-conditional: [class embedding, z] drives the first projection as well as
+        # every batch norm (BigGAN-deep), so the class shapes the layout from the start.
+        condition = (ops.concatenate([ops.cast(self.embed(inputs["label"]), z.dtype), z],
+                                     axis=-1) if self.embed is not None else None)  # [B, E+z]
+        x = self.project(z if condition is None else condition)  # [B, T0*H0*W0*C0]
         x = ops.reshape(x, (-1,) + self.start_shape)  # [B, T0, H0, W0, C0]
         # Context features, one [B, 1, h, w, C] per resolution (broadcast over time).
         levels = ([ops.expand_dims(f, 1) for f in self.encoder(inputs["context"])]
                   if self.encoder is not None else None)
-        condition = (ops.concatenate([ops.cast(self.embed(inputs["label"]), z.dtype), z],
-                                     axis=-1) if self.embed is not None else None)  # [B, E+z]
         extra = () if condition is None else (condition,)
         if levels:
             x = x + levels[0]
