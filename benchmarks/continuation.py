@@ -154,7 +154,7 @@ def main() -> None:
     result = {
         "task": args.task, "context_frames": k, "clips": len(clips),
         "size": list(clips.shape[1:4]), "fps": config.data.fps,
-        "budget_minutes": args.budget_minutes, "steps": steps,
+        "budget_minutes": 0.0 if args.tiny else args.budget_minutes, "steps": steps,
         "train_seconds": round(seconds, 1), "precision": trainer.precision,
         "model": judge(pred), "untrained": untrained,
         "baselines": {name: judge(video) for name, video in baselines(args.task, clips,
