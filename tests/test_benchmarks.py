@@ -73,3 +73,20 @@ def test_flop_count_of_a_known_generator_and_discriminator():
     # A transposed conv: each input element meets the whole kernel once per output channel.
     assert train_step.graph_flops(up, spec) == 2 * (2 * 4 * 6 * 6 * 3) * 64 * 4
     assert train_step.graph_flops(dense, tf.TensorSpec([8, 10], tf.float32)) == 2 * 8 * 10 * 7
+
+
+def test_continuation_benchmark_tiny_scores_model_and_baselines(tmp_path):
+    """benchmarks/continuation.py --tiny: trains the extend preset's tiny variant and scores
+    it and the model-free baselines on clips it did not train on."""
+    out = tmp_path / "continuation.json"
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "benchmarks", "continuation.py"), "--task=extend",
+         "--tiny", "--clips=16", f"--json={out}"],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads(out.read_text())
+    assert record["context_frames"] == 4 and record["steps"] == 4 and record["clips"] == 16
+    assert set(record["baselines"]) == {"copy_last", "linear_extrapolation"}
+    # Bouncing shapes barely change in 4 frames: copying the last frame is a strong baseline.
+    assert record["baselines"]["copy_last"]["psnr"] > 10 > record["untrained"]["psnr"]
