@@ -16,7 +16,6 @@ resized input followed by the continuation, as long as asked.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
 import tempfile
@@ -150,7 +149,10 @@ def animate(request: AnimateRequest, progress: bool = True) -> dict:
         raise ContinuationError("two images share a name (without extension)")
     settings = {"model_path": os.path.abspath(path), "model_step": metadata["step"],
                 "format": request.format, "fps": fps}
-    _check_settings(request.out_dir, settings, request.overwrite)
+    try:
+        synthesis.check_out_dir(request.out_dir, settings, request.overwrite)
+    except synthesis.SynthesisError as e:
+        raise ContinuationError(str(e)) from None
     seeds = range(request.seed_start, request.seed_start + request.num_videos)
     items = [(image, stem, s) for image, stem in zip(images, stems) for s in seeds]
     out = {(stem, s): os.path.join(request.out_dir, stem,
@@ -177,37 +179,9 @@ def animate(request: AnimateRequest, progress: bool = True) -> dict:
     manifest = {"settings": settings, "model": metadata, "videos": [
         {"image": os.path.abspath(image), "seed": s,
          "path": os.path.relpath(out[stem, s], request.out_dir)} for image, stem, s in items]}
-    _write_json(os.path.join(request.out_dir, synthesis.MANIFEST), manifest)
+    synthesis.write_json(os.path.join(request.out_dir, synthesis.MANIFEST), manifest)
     return {"written": len(todo), "skipped": len(items) - len(todo),
             "out_dir": request.out_dir, "model": path}
-
-
-def _check_settings(out_dir: str, settings: dict, overwrite: bool) -> None:
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as e:
-        raise ContinuationError(f"cannot write to {out_dir}: {e.strerror or e}") from None
-    path = os.path.join(out_dir, synthesis.MANIFEST)
-    if overwrite or not os.path.exists(path):
-        return
-    try:
-        with open(path) as f:
-            previous = json.load(f)["settings"]
-    except (OSError, ValueError, KeyError) as e:
-        raise ContinuationError(f"{path} is unreadable ({e}); pass --overwrite") from None
-    changed = [f"{k}: {previous.get(k)!r} -> {v!r}" for k, v in settings.items()
-               if previous.get(k) != v]
-    if changed:
-        raise ContinuationError(f"{out_dir} holds videos made with other settings "
-                                f"({'; '.join(changed)}); pass --overwrite or use another "
-                                "out dir")
-
-
-def _write_json(path: str, value: dict) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(value, f, indent=2)
-    os.replace(tmp, path)
 
 
 # --- extend -----------------------------------------------------------------------------

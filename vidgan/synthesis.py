@@ -158,18 +158,19 @@ def _settings(request: SynthesisRequest, metadata: dict, model_path: str, fps: f
             "labels": list(request.labels)}
 
 
-def _check_out_dir(request: SynthesisRequest, settings: dict) -> None:
+def check_out_dir(out_dir: str, settings: dict, overwrite: bool) -> None:
+    """Makes sure `out_dir` is writable and, unless `overwrite`, that its manifest (if
+    any) was written with the same `settings` (a resumable run must not mix outputs)."""
     try:
-        os.makedirs(request.out_dir, exist_ok=True)
-        probe = os.path.join(request.out_dir, ".vidgan_write_test")
+        os.makedirs(out_dir, exist_ok=True)
+        probe = os.path.join(out_dir, ".vidgan_write_test")
         with open(probe, "w") as f:
             f.write("ok")
         os.remove(probe)
     except OSError as e:
-        raise SynthesisError(f"cannot write to out dir {request.out_dir}: "
-                             f"{e.strerror or e}") from None
-    path = os.path.join(request.out_dir, MANIFEST)
-    if request.overwrite or not os.path.exists(path):
+        raise SynthesisError(f"cannot write to out dir {out_dir}: {e.strerror or e}") from None
+    path = os.path.join(out_dir, MANIFEST)
+    if overwrite or not os.path.exists(path):
         return
     try:
         with open(path) as f:
@@ -181,8 +182,16 @@ def _check_out_dir(request: SynthesisRequest, settings: dict) -> None:
     changed = [f"{k}: {previous.get(k)!r} -> {v!r}" for k, v in settings.items()
                if previous.get(k) != v]
     if changed:
-        raise SynthesisError(f"{request.out_dir} holds videos made with other settings "
+        raise SynthesisError(f"{out_dir} holds videos made with other settings "
                              f"({'; '.join(changed)}); pass --overwrite or use another out dir")
+
+
+def write_json(path: str, value: dict) -> None:
+    """Writes `value` to a temporary file, then renames it: readers never see half."""
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(value, f, indent=2)
+    os.replace(tmp, path)
 
 
 def _write_manifest(out_dir: str, settings: dict, metadata: dict, items: list[tuple],
@@ -196,10 +205,7 @@ def _write_manifest(out_dir: str, settings: dict, metadata: dict, items: list[tu
         videos.append(entry)
     manifest = {"settings": settings, "complete": complete, "model": metadata,
                 "videos": videos}
-    tmp = os.path.join(out_dir, f".{MANIFEST}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(manifest, f, indent=2)
-    os.replace(tmp, os.path.join(out_dir, MANIFEST))
+    write_json(os.path.join(out_dir, MANIFEST), manifest)
 
 
 def synthesize(request: SynthesisRequest, progress: bool = True) -> dict:
@@ -227,7 +233,7 @@ def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
          progress: bool) -> dict:
     fps = float(request.fps or metadata["fps"])
     settings = _settings(request, metadata, model_path, fps)
-    _check_out_dir(request, settings)
+    check_out_dir(request.out_dir, settings, request.overwrite)
     shape = (metadata["num_frames"], metadata["height"], metadata["width"])
     if request.format == "mp4" and (shape[1] % 2 or shape[2] % 2):
         raise SynthesisError(f"mp4 (H.264) needs even height and width; the model makes "
