@@ -26,7 +26,6 @@ GIF strips of each variant's final samples go to --gif_dir.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -45,6 +44,7 @@ import tensorflow as tf  # noqa: E402
 
 from vidgan import config as config_lib  # noqa: E402
 from vidgan import evaluation  # noqa: E402
+from vidgan import synthesis  # noqa: E402
 from vidgan.metrics import fvd as fvd_lib  # noqa: E402
 from vidgan.training import Trainer  # noqa: E402
 from vidgan.training import summaries  # noqa: E402
@@ -85,20 +85,13 @@ VARIANTS = {
 }
 
 
-def load_experiment(name: str):
-    path = os.path.join(REPO, "experiments", name)
-    spec = importlib.util.spec_from_file_location(name[:-3], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
-
-
 def make_config(setting: str, overrides: dict, budget: float | None) -> config_lib.Config:
     """The setting's experiment with `overrides`. Switching family resets the experiment's
     settings of its own family's section (they would be refused as irrelevant). With a
     `budget`, training stops after that many minutes (else the experiment's own budget
     and steps hold)."""
-    raw = load_experiment(SETTINGS[setting]["experiment"])
+    raw = config_lib.load_experiment(os.path.join(REPO, "experiments",
+                                                  SETTINGS[setting]["experiment"]))
     family = overrides.get("model.family", raw.model.family)
     if family != raw.model.family:
         raw.model[raw.model.family] = config_lib.default_config().model[raw.model.family]
@@ -183,6 +176,8 @@ def main() -> None:
     floor = fvd_lib.fvd(block0, block1)
     print(f"{args.setting}: real-vs-real FVD{16} over {args.clips} clips: {floor:.1f}",
           flush=True)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     results = []
     for name in names:
         result = run_variant(args.setting, name, {**VARIANTS[name], **extra}, args, extractor)
@@ -190,14 +185,12 @@ def main() -> None:
         result["gap_closed"] = round((result["fvd_untrained"] - result["fvd_end"]) / gap, 3)
         results.append(result)
         print(json.dumps(result), flush=True)
-    record = {"setting": args.setting, "budget_minutes": args.budget_minutes,
-              "clips": args.clips, "fvd_real_vs_real": round(floor, 1),
-              "machine": {"cpus": os.cpu_count(), "tensorflow": tf.__version__},
-              "results": results}
-    if args.json:
-        os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(record, f, indent=2)
+        if args.json:  # after every variant: a long run stopped early keeps what it measured
+            record = {"setting": args.setting, "budget_minutes": args.budget_minutes,
+                      "clips": args.clips, "fvd_real_vs_real": round(floor, 1),
+                      "machine": {"cpus": os.cpu_count(), "tensorflow": tf.__version__},
+                      "results": results}
+            synthesis.write_json(args.json, record)
 
 
 if __name__ == "__main__":

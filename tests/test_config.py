@@ -170,6 +170,8 @@ INVALID = [
      "model.resnet3d.discriminator.conv"),
     ([("model.family", "resnet3d"), ("model.resnet3d.generator.upsample", "bicubic")],
      "model.resnet3d.generator.upsample"),
+    ([("model.family", "resnet3d"), ("model.resnet3d.generator.time_padding", "wrap")],
+     "model.resnet3d.generator.time_padding"),
     ([("model.family", "resnet3d"), ("model.resnet3d.generator.max_channels", 8)],
      "model.resnet3d.generator.max_channels"),
     ([("model.family", "resnet3d"), ("model.resnet3d.discriminator.channels", 0)],

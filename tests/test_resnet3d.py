@@ -128,6 +128,39 @@ def test_2plus1d_middle_width_keeps_the_3d_parameter_count():
     assert abs(params - 27 * 128 * 64) / (27 * 128 * 64) < 0.03
 
 
+@pytest.mark.parametrize("kind", ["3d", "2plus1d"])
+def test_replicate_time_padding_treats_edge_frames_like_inner_ones(kind):
+    """A clip constant in time stays constant in time through a replicate-padded conv
+    (every frame sees the same three frames), while zero padding changes the edge frames;
+    both have the same weights and keep [B, T, H, W, C]; with the same weights, inner
+    frames agree."""
+    x = tf.tile(tf.random.stateless_normal([1, 1, 6, 6, 4], seed=[1, 2]), [1, 5, 1, 1, 1])
+    zeros = resnet3d._Conv(8, kind, spectral_norm=False, time_padding="zeros")
+    replicate = resnet3d._Conv(8, kind, spectral_norm=False, time_padding="replicate")
+    zeros.build(x.shape)
+    replicate.build(x.shape)
+    assert [w.shape for w in zeros.weights] == [w.shape for w in replicate.weights]
+    for src, dst in zip(zeros.weights, replicate.weights):
+        dst.assign(src)
+    a, b = zeros(x).numpy(), replicate(x).numpy()
+    assert a.shape == b.shape == (1, 5, 6, 6, 8)
+    np.testing.assert_allclose(b, np.broadcast_to(b[:, :1], b.shape), atol=1e-5)
+    np.testing.assert_allclose(a[:, 1:-1], b[:, 1:-1], atol=1e-5)
+    assert np.abs(a[:, 0] - b[:, 0]).max() > 1e-3 and np.abs(a[:, -1] - b[:, -1]).max() > 1e-3
+
+
+def test_replicate_time_padding_generator_keeps_parameters_and_shapes():
+    zeros = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8)
+    replicate = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8,
+                                  time_padding="replicate")
+    video = replicate(_z(2, 4))
+    zeros(_z(2, 4))
+    assert video.shape == (2, 4, 8, 8, 3)
+    assert replicate.count_params() == zeros.count_params() == 2335
+    with pytest.raises(ValueError, match="unknown time_padding"):
+        ResNet3DGenerator(4, 8, 8, z_dim=4, time_padding="wrap")(_z(1, 4))
+
+
 def test_nearest_upsampling_repeats_each_voxel():
     x = tf.reshape(tf.range(2 * 2 * 2, dtype=tf.float32), [1, 2, 2, 2, 1])
     up = resnet3d._upsample(x, 2, "nearest").numpy()

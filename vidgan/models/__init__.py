@@ -111,6 +111,7 @@ def _check_resnet3d(section: resnet3d.ResNet3DConfig, config: "Config") -> list[
     problems = _widths(section) + _choices(g.conv, "generator.conv", resnet3d.CONVS)
     problems += _choices(d.conv, "discriminator.conv", resnet3d.CONVS)
     problems += _choices(g.upsample, "generator.upsample", resnet3d.UPSAMPLES)
+    problems += _choices(g.time_padding, "generator.time_padding", resnet3d.TIME_PADDINGS)
     data = config.data
     if not 0 <= d.frames <= data.num_frames:
         problems.append(f"discriminator.frames must be in [0, data.num_frames="

@@ -54,6 +54,9 @@ class ResNet3DGeneratorConfig:
     upsample_time: bool = True
     rgb_mix: int = 16  # channels of a 1x1x1 conv before the 3x3x3 conv to RGB (0: none)
     embed_dim: int = 128  # class embedding width (class-conditional models only)
+    # What G's convs see beyond the first and last frame: "zeros" ("same" padding) or
+    # "replicate" (the edge frame repeated), so edge frames are made like inner ones
+    time_padding: str = "zeros"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,28 +81,44 @@ class ResNet3DConfig:
 
 CONVS = ("3d", "2plus1d")  # "2d" (1x3x3) is internal: the frames head
 UPSAMPLES = ("nearest", "trilinear")
+TIME_PADDINGS = ("zeros", "replicate")
+
+
+def _pad_replicate(x, spatial: bool):
+    """[B, T, H, W, C] -> [B, T+2, H', W', C]: the first and last frame repeated once in
+    time, and (spatial) one ring of zeros in H and W, for a "valid" conv of extent 3."""
+    x = ops.concatenate([x[:, :1], x, x[:, -1:]], axis=1)
+    return ops.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1), (0, 0))) if spatial else x
 
 
 class _Conv(keras.layers.Layer):
     """A 3x3x3 conv, or a (2+1)D pair (1x3x3 then 3x1x1) of the same output width.
 
     The (2+1)D middle width keeps the parameter count of the 3x3x3 conv (Tran et al.
-    2018, eq. 1), rounded to a multiple of 8. [B, T, H, W, C] -> [B, T, H, W, filters].
+    2018, eq. 1), rounded to a multiple of 8. time_padding "replicate": the convs that
+    span time see the edge frames repeated instead of zeros (same weights, same shapes).
+    [B, T, H, W, C] -> [B, T, H, W, filters].
     """
 
     def __init__(self, filters: int, kind: str, spectral_norm: bool, use_bias: bool = True,
-                 **kwargs):
+                 time_padding: str = "zeros", **kwargs):
         super().__init__(**kwargs)
+        if time_padding not in TIME_PADDINGS:
+            raise ValueError(f"unknown time_padding {time_padding!r}; expected one of "
+                             f"{', '.join(TIME_PADDINGS)}")
         conv = layers.SNConv3D if spectral_norm else keras.layers.Conv3D
         self.kind = kind
+        # Replicate: pad by hand, then a "valid" conv; a 2D conv never spans time.
+        self.replicate = time_padding == "replicate" and kind != "2d"
+        span = "valid" if self.replicate else "same"
         if kind in ("3d", "2d"):
             kernel = 3 if kind == "3d" else (1, 3, 3)
-            self.conv = conv(filters, kernel, padding="same", use_bias=use_bias, name="conv")
+            self.conv = conv(filters, kernel, padding=span, use_bias=use_bias, name="conv")
         elif kind == "2plus1d":
             self.filters = filters
             self.spatial = None  # built once the input width is known
             self._conv_cls, self._use_bias = conv, use_bias
-            self.temporal = conv(filters, (3, 1, 1), padding="same", use_bias=use_bias,
+            self.temporal = conv(filters, (3, 1, 1), padding=span, use_bias=use_bias,
                                  name="temporal")
         else:
             raise ValueError(f"unknown conv {kind!r}; expected one of {', '.join(CONVS)}")
@@ -112,15 +131,31 @@ class _Conv(keras.layers.Layer):
             self.spatial = self._conv_cls(mid, (1, 3, 3), padding="same",
                                           use_bias=self._use_bias, name="spatial")
             self.spatial.build(input_shape)
-            self.temporal.build(tuple(input_shape[:-1]) + (mid,))
+            self.temporal.build(_padded_shape(tuple(input_shape[:-1]) + (mid,),
+                                              self.replicate, spatial=False))
         else:
-            self.conv.build(input_shape)
+            self.conv.build(_padded_shape(input_shape, self.replicate, self.kind == "3d"))
         self.built = True
 
     def call(self, x, training=False):
         if self.kind != "2plus1d":
+            if self.replicate:
+                x = _pad_replicate(x, spatial=True)  # [B, T+2, H+2, W+2, C]
             return self.conv(x, training=training)
-        return self.temporal(ops.relu(self.spatial(x, training=training)), training=training)
+        h = ops.relu(self.spatial(x, training=training))
+        if self.replicate:
+            h = _pad_replicate(h, spatial=False)  # [B, T+2, H, W, mid]
+        return self.temporal(h, training=training)
+
+
+def _padded_shape(shape, replicate: bool, spatial: bool) -> tuple:
+    """The input shape a conv sees after _pad_replicate (unchanged without replicate)."""
+    shape = tuple(shape)
+    if not replicate:
+        return shape
+    grow = lambda d, by: None if d is None else d + by  # noqa: E731
+    return (shape[0], grow(shape[1], 2), *(grow(d, 2 * spatial) for d in shape[2:4]),
+            shape[4])
 
 
 def _upsample(x, t_factor: int, method: str):
@@ -152,18 +187,20 @@ class GBlock(keras.layers.Layer):
     """
 
     def __init__(self, filters: int, t_factor: int, conv: str, upsample: str,
-                 conditional: bool = False, **kwargs):
+                 conditional: bool = False, time_padding: str = "zeros", **kwargs):
         super().__init__(**kwargs)
         self.filters, self.t_factor, self.upsample = filters, t_factor, upsample
         self.conditional = conditional
         # Conditional: norm1's width is the input's, known in build().
         self.norm1 = None if conditional else layers.normalization("batch", "norm1")
-        self.conv1 = _Conv(filters, conv, spectral_norm=False, use_bias=False, name="conv1")
+        self.conv1 = _Conv(filters, conv, spectral_norm=False, use_bias=False,
+                           time_padding=time_padding, name="conv1")
         self.norm2 = (layers.ClassBatchNorm(filters, name="norm2") if conditional
                       else layers.normalization("batch", "norm2"))
         # No biases: every block output feeds a batch norm (the next block's or the
         # output's), which removes them; Adam would amplify their ~0 gradients into noise.
-        self.conv2 = _Conv(filters, conv, spectral_norm=False, use_bias=False, name="conv2")
+        self.conv2 = _Conv(filters, conv, spectral_norm=False, use_bias=False,
+                           time_padding=time_padding, name="conv2")
         self.shortcut = None
 
     def build(self, input_shape):
@@ -262,8 +299,8 @@ class ResNet3DGenerator(Generator):
     def __init__(self, num_frames: int, height: int, width: int, z_dim: int = 128,
                  channels: int = 32, max_channels: int = 256, conv: str = "3d",
                  upsample: str = "nearest", upsample_time: bool = True, rgb_mix: int = 16,
-                 embed_dim: int = 128, num_classes: int = 0, context_frames: int = 0,
-                 **kwargs):
+                 embed_dim: int = 128, time_padding: str = "zeros", num_classes: int = 0,
+                 context_frames: int = 0, **kwargs):
         super().__init__(num_frames, height, width, z_dim, num_classes=num_classes,
                          context_frames=context_frames, **kwargs)
         if upsample not in UPSAMPLES:
@@ -272,7 +309,7 @@ class ResNet3DGenerator(Generator):
         self._config = dict(num_frames=num_frames, height=height, width=width, z_dim=z_dim,
                             channels=channels, max_channels=max_channels, conv=conv,
                             upsample=upsample, upsample_time=upsample_time,
-                            rgb_mix=rgb_mix, embed_dim=embed_dim,
+                            rgb_mix=rgb_mix, embed_dim=embed_dim, time_padding=time_padding,
                             num_classes=num_classes, context_frames=context_frames)
         conditional = num_classes > 0
         self.embed = (keras.layers.Embedding(num_classes, embed_dim, name="embed")
@@ -289,12 +326,14 @@ class ResNet3DGenerator(Generator):
         # One attribute per block: tf.train.Checkpoint tracks attributes, not lists.
         for i, (t_stride, out) in enumerate(zip(plan.time_strides, widths[1:])):
             setattr(self, f"block{i}", GBlock(out, t_stride, conv, upsample, conditional,
-                                              name=f"block{i}"))
+                                              time_padding, name=f"block{i}"))
         self.out_norm = (layers.ClassBatchNorm(widths[-1], name="out_norm") if conditional
                          else layers.normalization("batch", "out_norm"))
         self.rgb_mix = (keras.layers.Conv3D(rgb_mix, 1, use_bias=False, name="rgb_mix")
                         if rgb_mix else None)
-        self.to_rgb = keras.layers.Conv3D(3, 3, padding="same", name="to_rgb")
+        self.time_padding = time_padding
+        self.to_rgb = keras.layers.Conv3D(
+            3, 3, padding="valid" if time_padding == "replicate" else "same", name="to_rgb")
 
     @property
     def blocks(self) -> list[GBlock]:
@@ -321,6 +360,8 @@ class ResNet3DGenerator(Generator):
         x = ops.relu(self.out_norm(x, *extra, training=training))  # [B, T, H, W, C]
         if self.rgb_mix is not None:
             x = self.rgb_mix(x)  # [B, T, H, W, rgb_mix]
+        if self.time_padding == "replicate":
+            x = _pad_replicate(x, spatial=True)  # [B, T+2, H+2, W+2, C]
         return ops.tanh(ops.cast(self.to_rgb(x), "float32"))  # [B, T, H, W, 3]
 
 
