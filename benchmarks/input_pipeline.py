@@ -177,9 +177,7 @@ def measure_dataset(config: DataConfig, clips: int, repeats: int, warmup_batches
         for _ in range(batches):
             next(iterator)["video"].numpy()
 
-    result = timed_windows(run, clips, repeats)
-    del iterator
-    return result
+    return timed_windows(run, clips, repeats)
 
 
 def prepare_tfrecords(videos_path: str, out: str) -> tuple[str | None, dict]:

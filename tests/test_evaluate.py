@@ -18,7 +18,6 @@ import types
 import cv2
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from conftest import REPO
 from test_cli import read_events, vidgan

@@ -26,7 +26,6 @@ import hashlib
 import inspect
 import json
 import os
-import pickle
 import sys
 
 import numpy as np
