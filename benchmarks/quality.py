@@ -20,7 +20,8 @@ the experiment itself):
   videos  experiments/videos.py on ../shared/data/videos at 16x64x64, 45 minutes.
 
 Run it on a quiet machine: the budget is wall time, so any other load costs steps.
-GIF strips of each variant's final samples go to --gif_dir.
+GIF strips of each variant's final samples go to --gif_dir (as <setting>_<variant>.gif,
+with "+<field>-<value>" per --override appended).
 """
 
 from __future__ import annotations
@@ -131,7 +132,10 @@ def run_variant(setting: str, name: str, overrides: dict, args, extractor) -> di
         grid = summaries.video_grid(summaries.to_uint8(videos), columns=len(videos))
         from vidgan.data.video_io import encode_gif  # noqa: PLC0415
 
-        with open(os.path.join(args.gif_dir, f"{setting}_{name}.gif"), "wb") as f:
+        # --override runs are named by their overrides: never over a variant's own strip.
+        tag = "".join(f"+{item.split('=', 1)[0].rsplit('.', 1)[-1]}-"
+                      f"{item.split('=', 1)[1].strip(chr(34))}" for item in args.override)
+        with open(os.path.join(args.gif_dir, f"{setting}_{name}{tag}.gif"), "wb") as f:
             f.write(encode_gif(grid, config.data.fps))
     return {"variant": name, "overrides": overrides, "steps": steps,
             "config": {"family": config.model.family, "augment": config.train.augment,
