@@ -132,10 +132,8 @@ def run_variant(setting: str, name: str, overrides: dict, args, extractor) -> di
         grid = summaries.video_grid(summaries.to_uint8(videos), columns=len(videos))
         from vidgan.data.video_io import encode_gif  # noqa: PLC0415
 
-        # --override runs are named by their overrides: never over a variant's own strip.
-        tag = "".join(f"+{item.split('=', 1)[0].rsplit('.', 1)[-1]}-"
-                      f"{item.split('=', 1)[1].strip(chr(34))}" for item in args.override)
-        with open(os.path.join(args.gif_dir, f"{setting}_{name}{tag}.gif"), "wb") as f:
+        with open(os.path.join(args.gif_dir, f"{setting}_{name}{args.gif_tag}.gif"),
+                  "wb") as f:
             f.write(encode_gif(grid, config.data.fps))
     return {"variant": name, "overrides": overrides, "steps": steps,
             "config": {"family": config.model.family, "augment": config.train.augment,
@@ -167,6 +165,8 @@ def main() -> None:
     for item in args.override:
         field, value = item.split("=", 1)
         extra[field] = json.loads(value)
+    # --override runs are named by their overrides: never over a variant's own strip.
+    args.gif_tag = "".join(f"+{k.rsplit('.', 1)[-1]}-{v}" for k, v in extra.items())
     extractor = evaluation.FeatureExtractor()
 
     names = args.variants.split(",")
