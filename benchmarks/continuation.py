@@ -33,6 +33,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from vidgan import pixels  # noqa: E402
 from vidgan import runtime  # noqa: E402
 
 runtime.keep_freed_memory()  # as the `vidgan` command does
@@ -74,7 +75,7 @@ def test_clips(config: config_lib.Config, clips: int, length: int) -> np.ndarray
                                resize="center_crop" if d.resize == "random_crop" else d.resize)
     start = 0 if d.source in ("video_files", "frame_folders", "tfrecord") else 10**6
     batch = next(iter(data_lib.make_dataset(real, clips, start_index=start)))["video"]
-    return export_lib.to_uint8(batch).numpy()
+    return pixels.to_uint8(batch).numpy()
 
 
 def predictions(module: export_lib.GeneratorModule, task: str, clips: np.ndarray,

@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from vidgan import config as config_lib
 from vidgan import export
+from vidgan import pixels
 from vidgan import synthesis
 from vidgan.training import Trainer
 from vidgan.training import workdir as workdir_lib
@@ -65,7 +66,7 @@ def main() -> None:
     # 1. Keras in process vs SavedModel, same batch, interleaved.
     generator = trainer.ema_generator
     z = tf.random.normal([args.batch, generator.z_dim])
-    keras_fn = tf.function(lambda z: export.to_uint8(generator(z, training=False)))
+    keras_fn = tf.function(lambda z: pixels.to_uint8(generator(z, training=False)))
     loaded = tf.saved_model.load(model_path)
     generate = loaded.signatures["generate"]
     seeds = tf.range(args.batch, dtype=tf.int64)

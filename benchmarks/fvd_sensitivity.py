@@ -28,13 +28,14 @@ import numpy as np  # noqa: E402
 from quality import make_config  # noqa: E402
 from vidgan import data as data_lib  # noqa: E402
 from vidgan import evaluation  # noqa: E402
+from vidgan import pixels  # noqa: E402
 from vidgan.metrics import fvd as fvd_lib  # noqa: E402
 
 
 def clips(data, n: int, start: int) -> np.ndarray:
     """uint8 [n, T, H, W, 3]: clips start..start+n-1 of the stream."""
     batch = next(iter(data_lib.make_dataset(data, n, start_index=start)))
-    return fvd_lib.to_uint8(batch["video"]).numpy()
+    return pixels.to_uint8(batch["video"]).numpy()
 
 
 def blur(videos: np.ndarray, sigma: float) -> np.ndarray:

@@ -4,7 +4,7 @@
         [--fvd_clips=256] [--rgb_kernel=3] [--rgb_mix=16] [--g_channels=0]
         [--json=benchmarks/results/precision_learning.json]
 
-The run of tests/test_train.py::test_short_run_moves_statistics_towards_data: the tiny
+The run of tests/training/test_train.py::test_short_run_moves_statistics_towards_data: the tiny
 config (bouncing shapes at 16x16, widths 8..32, z_dim 16), batch 16, ema_decay 0.99,
 --steps steps on one device, at --num_frames frames (the test uses 8; FVD needs >= 9,
 I3D's time pooling). After training: the statistic (vidgan.metrics.statistics_distance

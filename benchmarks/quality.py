@@ -37,6 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+from vidgan import pixels  # noqa: E402
 from vidgan import runtime  # noqa: E402
 
 runtime.keep_freed_memory()  # as the `vidgan` command does
@@ -129,7 +130,7 @@ def run_variant(setting: str, name: str, overrides: dict, args, extractor) -> di
     videos = trainer.sample()
     if args.gif_dir:
         os.makedirs(args.gif_dir, exist_ok=True)
-        grid = summaries.video_grid(summaries.to_uint8(videos), columns=len(videos))
+        grid = summaries.video_grid(pixels.to_uint8(videos).numpy(), columns=len(videos))
         from vidgan.data.video_io import encode_gif  # noqa: PLC0415
 
         with open(os.path.join(args.gif_dir, f"{setting}_{name}{args.gif_tag}.gif"),

@@ -2,6 +2,7 @@
 so MirroredStrategy tests exercise the distributed path on a CPU-only machine."""
 
 import os
+import types
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -11,7 +12,6 @@ import tensorflow as tf  # noqa: E402
 from vidgan.training import split_cpu  # noqa: E402
 
 CPU_DEVICES = split_cpu(2)
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
@@ -24,17 +24,25 @@ def tiny_config():
     return config_lib.from_dict(cfg)
 
 
-def with_family(config, family: str, updates: dict | None = None):
-    """`config` (a tiny one) with another model family, its section at the family's tiny
-    widths, then `updates` ({"dotted.field": value}) applied."""
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """The tiny config (z_dim 16) trained 4 steps in-process, checkpoints at 2 and 4, and
+    exported; once per session (export and synthesis tests share it). A namespace of
+    config, workdir, export_dir, version_dir."""
     from vidgan import config as config_lib  # noqa: PLC0415
-    from vidgan import models  # noqa: PLC0415
+    from vidgan import export as export_lib  # noqa: PLC0415
+    from vidgan.training import Trainer  # noqa: PLC0415
 
-    values = config_lib.to_dict(config)
-    values["model"] = {"family": family}  # every family section back at its defaults
-    cd = config_lib.ml_collections.ConfigDict(config_lib.to_dict(config_lib.from_dict(values)))
-    models.FAMILIES[family].tiny(cd.model[family])
-    return config_lib.override(config_lib.from_dict(cd), updates or {})
+    base = tmp_path_factory.mktemp("shared_run")
+    cfg = config_lib.make_tiny(config_lib.default_config())
+    cfg.model.dcgan3d.generator.z_dim = 16
+    config = config_lib.from_dict(cfg)
+    workdir, export_dir = str(base / "run"), str(base / "export")
+    step = Trainer(config, workdir, tf.distribute.OneDeviceStrategy("/cpu:0")).train()
+    assert step == 4
+    version_dir = export_lib.export(workdir, export_dir)
+    return types.SimpleNamespace(config=config, workdir=workdir, export_dir=export_dir,
+                                 version_dir=version_dir)
 
 
 def pytest_report_header(config):

@@ -8,7 +8,8 @@ import statistics
 import subprocess
 import sys
 
-from conftest import REPO
+from helpers import REPO
+
 
 
 def test_train_step_benchmark_tiny_report(tmp_path):

@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO, with_family
+from helpers import REPO, with_family
 from vidgan import config as config_lib
 from vidgan import data as data_lib
 from vidgan import evaluation
 from vidgan import export as export_lib
 from vidgan import models
+from vidgan import pixels
 from vidgan import synthesis
 from vidgan.data import synthetic, video_io
 from vidgan.models import layers
@@ -246,7 +247,7 @@ def test_export_takes_a_label_and_matches_training_samples(exported):
     columns = trainer.sample_columns
     seeds = tf.tile(tf.range(columns, dtype=tf.int64), [2])
     out = module.signatures["generate"](seed=seeds, label=inputs["label"])["video"].numpy()
-    np.testing.assert_array_equal(out, export_lib.to_uint8(trainer.sample()).numpy())
+    np.testing.assert_array_equal(out, pixels.to_uint8(trainer.sample()).numpy())
     a = module.signatures["generate"](seed=tf.constant([0, 0], tf.int64),
                                       label=tf.constant([0, 1]))["video"].numpy()
     assert np.abs(a[0].astype(int) - a[1]).mean() > 0.5  # the label changes the video

@@ -8,7 +8,7 @@ import os
 import ml_collections
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 from vidgan import config as config_lib
 from vidgan.config import Config, ConfigError
 
@@ -270,8 +270,11 @@ def test_every_registered_loss_and_source_validates():
 
     for name in losses.LOSSES:
         assert config_lib.from_dict(_with("loss.name", name)).loss.name == name
-    for source in SOURCES:
-        assert config_lib.from_dict(_with("data.source", source)).data.source == source
+    for source, spec in SOURCES.items():
+        values = _with("data.source", source)
+        if spec.reads_files:
+            values["data"]["path"] = "/data"
+        assert config_lib.from_dict(values).data.source == source
 
 
 # --- frozen, differences ---------------------------------------------------------------

@@ -5,15 +5,13 @@ animate` and `vidgan extend` with their one-line errors."""
 
 import json
 import os
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO, with_family
+from helpers import REPO, last_line, vidgan, with_family, write_video
 from vidgan import config as config_lib
 from vidgan import continuation
 from vidgan import data as data_lib
@@ -23,7 +21,6 @@ from vidgan import synthesis
 from vidgan.data import video_io
 from vidgan.training import Trainer
 
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def _one_device():
@@ -32,15 +29,6 @@ def _one_device():
 
 def with_context(tiny_config, k: int, **updates):
     return with_family(tiny_config, "resnet3d", {"data.context_frames": k, **updates})
-
-
-def _cli(*args, timeout=240):
-    return subprocess.run([sys.executable, "-m", "vidgan.cli.main", *args],
-                          capture_output=True, text=True, cwd=REPO, env=ENV, timeout=timeout)
-
-
-def _last_line(result) -> str:
-    return [line for line in result.stderr.splitlines() if line.strip()][-1]
 
 
 # --- config, data, model -------------------------------------------------------------------
@@ -199,14 +187,6 @@ def test_export_refuses_enhancement_for_a_context_model(tiny_config, tmp_path):
 
 
 # --- animate / extend (library and CLI) --------------------------------------------------
-def _write_video(path, frames: np.ndarray, fps: float) -> None:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps,
-                             (frames.shape[2], frames.shape[1]))
-    for frame in frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
-
-
 def test_animate_writes_videos_per_image_and_resumes(animate_model, tmp_path):
     images = tmp_path / "images"
     images.mkdir()
@@ -228,14 +208,14 @@ def test_animate_writes_videos_per_image_and_resumes(animate_model, tmp_path):
 
 
 def test_animate_cli_errors_are_one_line(animate_model, extend_model, tmp_path):
-    result = _cli("animate", f"--model_dir={extend_model}", f"--image={tmp_path}",
+    result = vidgan("animate", f"--model_dir={extend_model}", f"--image={tmp_path}",
                   f"--out_dir={tmp_path / 'o'}")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert _last_line(result).startswith("vidgan animate: error: ")
-    assert "not one image: use vidgan extend" in _last_line(result)
-    result = _cli("animate", f"--model_dir={animate_model}", f"--image={tmp_path}",
+    assert last_line(result).startswith("vidgan animate: error: ")
+    assert "not one image: use vidgan extend" in last_line(result)
+    result = vidgan("animate", f"--model_dir={animate_model}", f"--image={tmp_path}",
                   f"--out_dir={tmp_path / 'o'}")
-    assert result.returncode == 2 and "holds no images" in _last_line(result)
+    assert result.returncode == 2 and "holds no images" in last_line(result)
 
 
 def test_extend_cli_input_then_continuation(extend_model, tmp_path):
@@ -244,9 +224,9 @@ def test_extend_cli_input_then_continuation(extend_model, tmp_path):
     fps = json.loads(tf.saved_model.load(extend_model).signatures["metadata"]()["json"]
                      .numpy())["fps"]
     source = np.random.default_rng(6).integers(0, 256, (32, 24, 32, 3), dtype=np.uint8)
-    _write_video(tmp_path / "in.avi", source, 16)
+    write_video(tmp_path / "in.avi", source, 16)
     out = tmp_path / "out.npz"
-    result = _cli("extend", f"--model_dir={extend_model}", f"--input={tmp_path / 'in.avi'}",
+    result = vidgan("extend", f"--model_dir={extend_model}", f"--input={tmp_path / 'in.avi'}",
                   "--seconds=4", f"--output={out}", "--seed=3")
     assert result.returncode == 0, result.stderr[-2000:]
     video = video_io.read_video(str(out), "npz")
@@ -263,7 +243,7 @@ def test_extend_cli_input_then_continuation(extend_model, tmp_path):
 
 
 def test_extend_cli_errors_are_one_line(extend_model, tmp_path):
-    _write_video(tmp_path / "short.avi", _images(2), 8)  # 2 frames; the model needs 3
+    write_video(tmp_path / "short.avi", _images(2), 8)  # 2 frames; the model needs 3
     (tmp_path / "junk.mp4").write_bytes(b"not a video")
     cases = [
         ([f"--input={tmp_path / 'short.avi'}", "--frames=20"], "the model continues from"),
@@ -272,16 +252,16 @@ def test_extend_cli_errors_are_one_line(extend_model, tmp_path):
         ([f"--input={tmp_path / 'short.avi'}"], "give the output length"),
     ]
     for args, message in cases:
-        result = _cli("extend", f"--model_dir={extend_model}", *args,
+        result = vidgan("extend", f"--model_dir={extend_model}", *args,
                       f"--output={tmp_path / 'o.mp4'}")
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-        assert _last_line(result).startswith("vidgan extend: error: ")
-        assert message in _last_line(result), _last_line(result)
+        assert last_line(result).startswith("vidgan extend: error: ")
+        assert message in last_line(result), last_line(result)
 
 
 @pytest.mark.parametrize("experiment", ["animate.py:tiny", "extend.py:tiny"])
 def test_context_presets_train_from_the_cli(experiment, tmp_path):
-    result = _cli("train", "--config=" + os.path.join(REPO, "experiments", experiment),
+    result = vidgan("train", "--config=" + os.path.join(REPO, "experiments", experiment),
                   f"--workdir={tmp_path / 'run'}", timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     config = json.loads((tmp_path / "run" / "config.json").read_text())["config"]

@@ -19,9 +19,8 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO
-from test_cli import read_events, vidgan
-from test_export import run_concurrently, vidgan_argv
+from helpers import (REPO, assert_one_line_error, read_events, require_weights,
+                     run_concurrently, vidgan, vidgan_argv)
 from vidgan import config as config_lib
 from vidgan import evaluation, models
 from vidgan import export as export_lib
@@ -39,15 +38,6 @@ P4 = Protocol(num_clips=4, num_frames=16, batch_size=4)
 
 
 # --- fixtures ----------------------------------------------------------------------------------
-def require_weights() -> str:
-    if not os.path.exists(REAL_WEIGHTS):
-        message = f"no I3D weights at {REAL_WEIGHTS}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; CI must run `vidgan fetch-i3d` before pytest")
-        pytest.skip(f"{message}; run `vidgan fetch-i3d` once to enable the FVD tests")
-    return REAL_WEIGHTS
-
-
 def make_cache(folder) -> str:
     """A cache dir whose i3d/ is the real weights folder (symlink): fvd_real/ lands here."""
     os.makedirs(folder, exist_ok=True)
@@ -130,15 +120,6 @@ def write_video(path, video_id: int, num_frames: int = 20, size: int = 32) -> st
 def read_json(path) -> dict:
     with open(path) as f:
         return json.load(f)
-
-
-def assert_one_line_error(result, command: str, message: str) -> None:
-    assert result.returncode != 0, (result.returncode, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines and lines[-1].startswith(f"vidgan {command}: error:"), result.stderr
-    assert sum(line.startswith(f"vidgan {command}: error:") for line in lines) == 1
-    assert message in lines[-1], result.stderr
-    assert "Traceback" not in result.stderr
 
 
 # --- 1. protocol validation --------------------------------------------------------------------
@@ -379,9 +360,10 @@ def test_cli_evaluate_errors_are_one_line(run, tmp_path, monkeypatch):
     exactly_one = "give exactly one of --workdir"
     assert_one_line_error(results["neither"], "evaluate", exactly_one)
     assert_one_line_error(results["both"], "evaluate", exactly_one)
-    assert_one_line_error(results["frames"], "evaluate", "num_frames must be >= 9")
-    assert_one_line_error(results["not_a_run"], "evaluate", "not a vidgan training run")
-    assert_one_line_error(results["no_weights"], "evaluate", "`vidgan fetch-i3d`")
+    assert_one_line_error(results["frames"], "evaluate", "num_frames must be >= 9", code=1)
+    assert_one_line_error(results["not_a_run"], "evaluate", "not a vidgan training run",
+                          code=1)
+    assert_one_line_error(results["no_weights"], "evaluate", "`vidgan fetch-i3d`", code=1)
     assert str(empty) in results["no_weights"].stderr
     assert os.listdir(empty) == []  # nothing cached without weights
 

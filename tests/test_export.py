@@ -9,73 +9,21 @@ import re
 import shutil
 import subprocess
 import sys
-import types
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO
+from helpers import LOADER, assert_one_line_error, run_concurrently, vidgan_argv
 from vidgan import config as config_lib
 from vidgan import export as export_lib
+from vidgan import pixels
 from vidgan.training import Trainer
 
 SIGNATURES = {"serving_default", "generate", "generate_truncated", "generate_from_latents",
               "metadata"}
 VIDEO_SHAPE = (8, 16, 16, 3)  # make_tiny: T x H x W, RGB
-Z_DIM = 16
-
-_SHARED = {}
-
-
-def shared_run(tmp_path_factory):
-    """Trains the tiny config 4 steps in-process (checkpoints at 2 and 4) and exports it,
-    once per session; test_synthesis.py uses it too."""
-    if "run" not in _SHARED:
-        base = tmp_path_factory.mktemp("shared_run")
-        cfg = config_lib.make_tiny(config_lib.default_config())
-        cfg.model.dcgan3d.generator.z_dim = Z_DIM
-        config = config_lib.from_dict(cfg)
-        workdir, export_dir = str(base / "run"), str(base / "export")
-        step = Trainer(config, workdir, tf.distribute.OneDeviceStrategy("/cpu:0")).train()
-        assert step == 4
-        version_dir = export_lib.export(workdir, export_dir)
-        _SHARED["run"] = types.SimpleNamespace(config=config, workdir=workdir,
-                                               export_dir=export_dir, version_dir=version_dir)
-    return _SHARED["run"]
-
-
-def run_concurrently(commands, timeout=180):
-    """{name: argv} -> {name: CompletedProcess}: the processes run side by side (each
-    spends seconds importing TensorFlow), from the repo as test_cli.py does."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    procs = {name: subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True, env=env, cwd=REPO)
-             for name, argv in commands.items()}
-    results = {}
-    for name, proc in procs.items():
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-        results[name] = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-    return results
-
-
-def vidgan_argv(*args):
-    return [sys.executable, "-m", "vidgan.cli.main", *args]
-
-
-def assert_one_line_error(result, command, message):
-    """Exit 2, exactly one `vidgan <command>: error:` line (the last one) naming the
-    problem, and no traceback."""
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith(f"vidgan {command}: error:")]
-    assert len(errors) == 1 and errors[0] == lines[-1], result.stderr
-    assert message in errors[0], result.stderr
-    assert "Traceback" not in result.stderr
+Z_DIM = 16  # the `trained` fixture's (conftest.py)
 
 
 def to_uint8(video):
@@ -89,11 +37,6 @@ def seeds(*values):
 
 def read_metadata(module):
     return json.loads(module.signatures["metadata"]()["json"].numpy())
-
-
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory):
-    return shared_run(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -205,57 +148,6 @@ def test_export_corrupt_config_json_raises_export_error(trained, tmp_path):
 
 
 # --- loading without vidgan, keras or tensorflow_io ----------------------------------
-
-LOADER = r'''
-import hashlib, importlib.abc, importlib.machinery, json, sys
-
-BLOCKED = ("vidgan", "keras", "tensorflow_io")
-
-
-class _Blocked(importlib.abc.Loader):
-    def create_module(self, spec):
-        raise ImportError(f"{spec.name} is blocked in this test")
-
-    def exec_module(self, module):
-        raise ImportError("blocked")
-
-
-class _Finder(importlib.abc.MetaPathFinder):
-    # Found but unloadable: `import tensorflow` probes keras with find_spec, so raising
-    # in find_spec itself would break TensorFlow's import.
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in BLOCKED:
-            return importlib.machinery.ModuleSpec(name, _Blocked())
-        return None
-
-
-sys.meta_path.insert(0, _Finder())
-blocked = []
-for name in BLOCKED:
-    try:
-        __import__(name)
-    except ImportError:
-        blocked.append(name)
-
-import tensorflow as tf
-
-model = tf.saved_model.load(sys.argv[1])
-out = model.signatures["generate"](seed=tf.constant([3, 4, 5, 6], tf.int64))
-alone = model.signatures["generate"](seed=tf.constant([5], tf.int64))
-meta = json.loads(model.signatures["metadata"]()["json"].numpy())
-video = out["video"].numpy()
-print("RESULT " + json.dumps({
-    "blocked": blocked,
-    "leaked": sorted(m for m in sys.modules if m.partition(".")[0] in BLOCKED),
-    "signatures": sorted(model.signatures),
-    "video_shape": list(video.shape), "video_dtype": video.dtype.name,
-    "latents_shape": list(out["latents"].shape), "latents_dtype": out["latents"].dtype.name,
-    "hashes": [hashlib.sha256(v.tobytes()).hexdigest() for v in video],
-    "alone_hash": hashlib.sha256(alone["video"].numpy()[0].tobytes()).hexdigest(),
-    "metadata": meta,
-}))
-'''
-
 
 @pytest.fixture(scope="module")
 def standalone(trained):
@@ -463,13 +355,13 @@ def test_cli_export_errors_are_one_line(cli, trained, case, message):
     assert os.listdir(trained.export_dir) == ["4"]
 
 
-def test_training_samples_are_the_exported_seeds(tmp_path_factory):
+def test_training_samples_are_the_exported_seeds(trained):
     """The fixed samples a run writes to TensorBoard are the exported model's videos of
     seeds 0..num_samples-1: one seed rule for training, export, synthesis and evaluation."""
-    run = shared_run(tmp_path_factory)
+    run = trained
     trainer = Trainer(run.config, run.workdir, tf.distribute.OneDeviceStrategy("/cpu:0"))
     assert trainer.restore() == 4
-    samples = export_lib.to_uint8(trainer.sample()).numpy()
+    samples = pixels.to_uint8(trainer.sample()).numpy()
     loaded = tf.saved_model.load(run.version_dir)
     n = run.config.train.num_samples
     exported = loaded.signatures["generate"](seed=tf.range(n, dtype=tf.int64))["video"]
@@ -494,4 +386,4 @@ def test_resnet3d_run_exports(tmp_path):
     videos = loaded.signatures["generate"](seed=seeds(0, 7))["video"].numpy()
     assert videos.shape == (2, *VIDEO_SHAPE) and videos.dtype == np.uint8
     keras_videos = trainer.sample()[[0]]  # seed 0 is the first fixed sample
-    np.testing.assert_array_equal(videos[0], export_lib.to_uint8(keras_videos).numpy()[0])
+    np.testing.assert_array_equal(videos[0], pixels.to_uint8(keras_videos).numpy()[0])

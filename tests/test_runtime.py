@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from conftest import REPO
+from helpers import REPO
 
 # Allocates 256 MB, frees it, allocates 256 MB again; prints the setting and the page
 # faults of the second allocation. numpy's own huge-page advice is off so that pages

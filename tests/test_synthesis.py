@@ -9,18 +9,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from test_export import assert_one_line_error, run_concurrently, shared_run, vidgan_argv
+from helpers import assert_one_line_error, run_concurrently, vidgan_argv
 from vidgan import export as export_lib
 from vidgan.data import video_io
 from vidgan.synthesis import SynthesisError, SynthesisRequest, synthesize
 
 SHAPE = (8, 16, 16, 3)
 OLD = 1_000_000_000  # an mtime (2001) no file written by this test can have
-
-
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory):
-    return shared_run(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,6 @@ from typing import Any
 import ml_collections
 
 
-REAL_SOURCES = ("video_files", "frame_folders", "tfrecord")
-
-
 class ConfigError(ValueError):
     """A config that cannot be trained; the message names the field."""
 
@@ -312,11 +309,11 @@ def validate(config: Config) -> None:
     """Cross-field rules. Registries are imported lazily: config has no TF import."""
     from vidgan import augment  # noqa: PLC0415
     from vidgan import losses  # noqa: PLC0415
-    from vidgan.data import synthetic  # noqa: PLC0415
+    from vidgan.data import registry  # noqa: PLC0415
 
     d, l, t = config.data, config.loss, config.train
-    _choice(d.source, "data.source", tuple(synthetic.SOURCES) + REAL_SOURCES)
-    if d.source in REAL_SOURCES:
+    _choice(d.source, "data.source", registry.SOURCES)
+    if registry.SOURCES[d.source].reads_files:
         _require(bool(d.path), f"data.path is required for data.source={d.source}")
     _require(d.frame_stride >= 1, "data.frame_stride must be >= 1")
     _require(0 <= d.target_fps < math.inf, "data.target_fps must be >= 0 (0: use frame_stride)")

@@ -31,6 +31,7 @@ import tqdm
 
 from vidgan import config as config_lib
 from vidgan import data as data_lib
+from vidgan import pixels
 from vidgan.config import DataConfig
 from vidgan.metrics import fvd as fvd_lib
 from vidgan.models import i3d
@@ -213,7 +214,7 @@ def labelled_real_features(data: DataConfig, protocol: Protocol, extractor: Feat
         batch = next(batches)
         if data.labels:
             labels.append(batch["label"].numpy())
-        return fvd_lib.to_uint8(batch["video"]).numpy()
+        return pixels.to_uint8(batch["video"]).numpy()
 
     what = "real clips" if label is None else f"real clips of class {label}"
     features = _collect(next_batch, protocol, extractor, what, progress)

@@ -35,17 +35,13 @@ import vidgan
 from vidgan import config as config_lib
 from vidgan import models
 from vidgan.models import sampling
+from vidgan.pixels import from_uint8, to_uint8
 from vidgan.training import workdir as workdir_lib
 
 
 
 class ExportError(ValueError):
     """An export that cannot be done; the message says why in one line."""
-
-
-def to_uint8(video: tf.Tensor) -> tf.Tensor:
-    """float [-1, 1] -> uint8 [0, 255] (rounded, clipped): how videos leave the library."""
-    return tf.cast(tf.clip_by_value(tf.round((video + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
 
 class GeneratorModule(tf.Module):
@@ -161,7 +157,7 @@ class GeneratorModule(tf.Module):
         """The T - k frames that follow `window` (uint8 [N, k, H, W, 3]): uint8."""
         noise = sampling.draw_noise(self.specs, sampling.seed_pairs_for_chunk(seed, chunk))
         inputs = {"latent": noise["latent"],
-                  "context": tf.cast(window, tf.float32) / 127.5 - 1.0}
+                  "context": from_uint8(window)}
         if self.num_classes:
             inputs["label"] = label
         video = self.generator(inputs, training=False)  # [N, T, H, W, 3]

@@ -9,8 +9,9 @@ import dataclasses
 import tensorflow as tf
 
 from vidgan.config import Config, ConfigError, DataConfig
+from vidgan.data import registry
+from vidgan.data.registry import SOURCES
 from vidgan.data.sources import DataError
-from vidgan.data.synthetic import SOURCES
 
 
 def make_dataset(config: DataConfig, batch_size: int, start_index: int = 0) -> tf.data.Dataset:
@@ -21,48 +22,18 @@ def make_dataset(config: DataConfig, batch_size: int, start_index: int = 0) -> t
     at `start_index = clips already consumed` continues the same stream.
     Raises DataError (one line) when a real-video source has nothing usable.
     """
-    ds = _clips(config, batch_size, start_index)
+    ds = registry.implementation(config.source).make_dataset(config, batch_size, start_index)
     k = config.context_frames
     if k:  # what a context generator is given: the first k frames of the real clip
         ds = ds.map(lambda batch: {**batch, "context": batch["video"][:, :k]})
     return ds
 
 
-def _clips(config: DataConfig, batch_size: int, start_index: int) -> tf.data.Dataset:
-    """The source's batches ({"video"[, "label"]})."""
-    if config.source in ("video_files", "frame_folders"):
-        from vidgan.data import pipeline  # noqa: PLC0415
-
-        return pipeline.make_video_dataset(config, batch_size, start_index)
-    if config.source == "tfrecord":
-        from vidgan.data import tfrecord  # noqa: PLC0415
-
-        return tfrecord.make_tfrecord_dataset(config, batch_size, start_index)
-    clip_fn = SOURCES[config.source].make(config)
-
-    def element(i):
-        video, label = clip_fn(i)
-        return {"video": video, "label": label} if config.labels else {"video": video}
-
-    ds = tf.data.Dataset.range(start_index, 2**62)
-    ds = ds.map(element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.batch(batch_size, drop_remainder=True)
-    return ds.prefetch(tf.data.AUTOTUNE)
-
-
 def class_names(config: DataConfig) -> tuple[str, ...]:
     """The classes of the data, in label order: the sorted names of the videos' parent
     folders (video_files, frame_folders), the shards' recorded names (tfrecord), or the
     built-in source's classes. Raises DataError when the data cannot be listed."""
-    if config.source in ("video_files", "frame_folders"):
-        from vidgan.data import sources  # noqa: PLC0415
-
-        return tuple(sources.list_videos(config.path, config.source, labels=True)[1])
-    if config.source == "tfrecord":
-        from vidgan.data import tfrecord  # noqa: PLC0415
-
-        return tuple(tfrecord.load_catalog(config.path).class_names)
-    return SOURCES[config.source].class_names
+    return tuple(registry.implementation(config.source).class_names(config))
 
 
 def with_class_names(config: Config) -> Config:
@@ -85,35 +56,13 @@ def with_class_names(config: Config) -> Config:
 
 def health(config: DataConfig) -> dict[str, int]:
     """Counts of usable and skipped videos (by reason) for real-video sources; {} else."""
-    if config.source in ("video_files", "frame_folders"):
-        from vidgan.data import pipeline  # noqa: PLC0415
-
-        return pipeline.health(config)
-    if config.source == "tfrecord":
-        from vidgan.data import tfrecord  # noqa: PLC0415
-
-        return tfrecord.health(config)
-    return {}
+    return registry.implementation(config.source).health(config)
 
 
 def fingerprint(config: DataConfig) -> list:
     """What the clips of `config` are made from, for cache keys: the files of a real-video
-    source with their sizes and modification times ([] for synthetic sources)."""
-    import os  # noqa: PLC0415
-
-    if config.source in ("video_files", "frame_folders"):
-        from vidgan.data import pipeline  # noqa: PLC0415
-
-        stamps = []
-        for video in pipeline.scan_for(config).videos:
-            st = os.stat(video.path)
-            stamps.append([video.relpath, video.info.frames, st.st_size, st.st_mtime_ns])
-        return stamps
-    if config.source == "tfrecord":
-        from vidgan.data import tfrecord  # noqa: PLC0415
-
-        return [list(stamp) for stamp in tfrecord.catalog_key(config.path)]
-    return []
+    source with their sizes and modification times ([] for built-in sources)."""
+    return registry.implementation(config.source).fingerprint(config)
 
 
 __all__ = ["DataError", "SOURCES", "class_names", "fingerprint", "health", "make_dataset",

@@ -24,6 +24,7 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from vidgan import pixels
 from vidgan.config import DataConfig
 from vidgan.data import sources
 from vidgan.data import video_io
@@ -147,8 +148,6 @@ def reader_for(config: DataConfig) -> ClipReader:
 
 def health(config: DataConfig) -> dict[str, int]:
     """Counts for TensorBoard: usable videos, skipped ones by reason (scan and decode)."""
-    if config.source not in ("video_files", "frame_folders"):
-        return {}
     report, reader = scan_for(config), reader_for(config)
     counts = {"videos_usable": len(report.videos) - len(reader.failed),
               "videos_skipped": len(report.skipped) + len(reader.failed)}
@@ -187,15 +186,14 @@ def resize_clips(clips: tf.Tensor, config: DataConfig, seed: tf.Tensor) -> tf.Te
         flip_seed = tf.random.experimental.stateless_fold_in(seed, 1)
         flip = tf.random.stateless_uniform([k], flip_seed) < 0.5
         clips = tf.where(flip[:, None, None, None, None], clips[:, :, :, ::-1], clips)
-    return tf.clip_by_value(clips, 0.0, 255.0) / 127.5 - 1.0
+    return pixels.from_uint8(clips)
 
 
 def element_seed(config: DataConfig, element: tf.Tensor) -> tf.Tensor:
     return tf.stack([tf.constant(config.seed, tf.int64), tf.cast(element, tf.int64)])
 
 
-def make_video_dataset(config: DataConfig, batch_size: int,
-                       start_index: int = 0) -> tf.data.Dataset:
+def make_dataset(config: DataConfig, batch_size: int, start_index: int = 0) -> tf.data.Dataset:
     """Batches {"video": float32 [B, T, H, W, 3] in [-1, 1], "label": int32 [B] (if
     data.labels)} from video files or frame folders, endlessly.
 
@@ -231,3 +229,17 @@ def make_video_dataset(config: DataConfig, batch_size: int,
         ds = ds.map(lambda x: {"video": x["video"]})
     ds = ds.batch(batch_size, drop_remainder=True)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def class_names(config: DataConfig) -> list[str]:
+    """The sorted names of the videos' parent folders."""
+    return sources.list_videos(config.path, config.source, labels=True)[1]
+
+
+def fingerprint(config: DataConfig) -> list:
+    """[relpath, frames, size, mtime_ns] of every usable video."""
+    stamps = []
+    for video in scan_for(config).videos:
+        st = os.stat(video.path)
+        stamps.append([video.relpath, video.info.frames, st.st_size, st.st_mtime_ns])
+    return stamps

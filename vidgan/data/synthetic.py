@@ -10,13 +10,14 @@ drawn independently (label -1) and the stream is the one unlabelled runs always 
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import cv2
 import numpy as np
 import tensorflow as tf
 
-from vidgan.config import DataConfig
+if TYPE_CHECKING:
+    from vidgan.config import DataConfig
 
 ClipFn = Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]
 
@@ -148,3 +149,30 @@ SOURCES: dict[str, SyntheticSource] = {
     "bouncing_shapes": SyntheticSource(bouncing_shapes, ("circle", "square")),
     "moving_digits": SyntheticSource(moving_digits, tuple(str(d) for d in range(10))),
 }
+
+
+# --- the source interface (vidgan.data.registry) ---------------------------------------------
+def make_dataset(config: DataConfig, batch_size: int, start_index: int) -> tf.data.Dataset:
+    """Batches of clips start_index, start_index + 1, ... ({"video"[, "label"]})."""
+    clip_fn = SOURCES[config.source].make(config)
+
+    def element(i):
+        video, label = clip_fn(i)
+        return {"video": video, "label": label} if config.labels else {"video": video}
+
+    ds = tf.data.Dataset.range(start_index, 2**62)
+    ds = ds.map(element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.batch(batch_size, drop_remainder=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def class_names(config: DataConfig) -> tuple[str, ...]:
+    return SOURCES[config.source].class_names
+
+
+def health(config: DataConfig) -> dict[str, int]:
+    return {}  # nothing can be skipped
+
+
+def fingerprint(config: DataConfig) -> list:
+    return []  # a pure function of the config

@@ -318,8 +318,7 @@ def _shuffled(examples: tf.data.Dataset, size: int, key: tf.Tensor) -> tf.data.D
     return examples.ragged_batch(size).enumerate().map(permute).unbatch()
 
 
-def make_tfrecord_dataset(config: DataConfig, batch_size: int,
-                          start_index: int = 0) -> tf.data.Dataset:
+def make_dataset(config: DataConfig, batch_size: int, start_index: int = 0) -> tf.data.Dataset:
     """Batches {"video": float32 [B, T, H, W, 3] in [-1, 1], "label": int32 [B] (if
     data.labels)} from the shards at data.path (a `vidgan prepare` output dir or a glob of
     shards), endlessly.
@@ -386,8 +385,6 @@ def make_tfrecord_dataset(config: DataConfig, batch_size: int,
 def health(config: DataConfig) -> dict[str, int]:
     """Counts for TensorBoard, like `pipeline.health`: usable videos of the split, and
     skipped ones by reason (skipped by `vidgan prepare`, or too short for this config)."""
-    if config.source != "tfrecord":
-        return {}
     catalog = load_catalog(config.path)
     videos, too_short = usable(config, catalog)
     skipped = list(catalog.skipped)
@@ -401,3 +398,13 @@ def health(config: DataConfig) -> dict[str, int]:
     for reason, count in reasons.items():
         counts[f"skipped/{reason.replace(' ', '_')}"] = count
     return counts
+
+
+def class_names(config: DataConfig) -> tuple[str, ...]:
+    """The class names `vidgan prepare` recorded."""
+    return load_catalog(config.path).class_names
+
+
+def fingerprint(config: DataConfig) -> list:
+    """The shards' names, sizes and modification times."""
+    return [list(stamp) for stamp in catalog_key(config.path)]

@@ -20,6 +20,7 @@ import re
 import keras
 import tensorflow as tf
 
+from vidgan import pixels
 from vidgan.enhance.layers import Denoise, Sharpen, SuperResolution, VideoPass
 
 PASSES = ("denoise", "sharpen", "bicubic2x", "bicubic4x", "sr2x", "sr4x")
@@ -110,11 +111,11 @@ class Enhancement(keras.layers.Layer):
         videos = tf.convert_to_tensor(videos)
         quantized = videos.dtype == tf.uint8
         if quantized:
-            videos = tf.cast(videos, tf.float32) / 127.5 - 1.0
+            videos = pixels.from_uint8(videos)
         for layer in self.passes:
             videos = layer(videos)  # float32 in [-1, 1] (each pass clips)
         if quantized:
-            return tf.cast(tf.round((videos + 1.0) * 127.5), tf.uint8)
+            return pixels.to_uint8(videos)
         return videos
 
     def get_config(self):

@@ -14,29 +14,9 @@ import math
 import warnings
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-# BT.601 full-range RGB <-> YCbCr on [-1, 1] values (chroma centred on 0). tensorflow-io's
-# rgb_to_ycbcr takes uint8 only and is limited-range (its round trip is off by up to 4 levels).
-# numpy, not tf.constant: a TF op at import time would initialize the devices before the
-# trainer can split the CPU into logical devices for MirroredStrategy.
-_RGB_TO_YCBCR = np.array([[0.299, -0.168736, 0.5],
-                          [0.587, -0.331264, -0.418688],
-                          [0.114, 0.5, -0.081312]], np.float32)
-_YCBCR_TO_RGB = np.array([[1.0, 1.0, 1.0],
-                          [0.0, -0.344136, 1.772],
-                          [1.402, -0.714136, 0.0]], np.float32)
-
-
-def rgb_to_ycbcr(x: tf.Tensor) -> tf.Tensor:
-    """[..., 3] RGB in [-1, 1] -> Y in [-1, 1], Cb and Cr in [-1, 1] centred on 0."""
-    return tf.tensordot(x, _RGB_TO_YCBCR, 1)
-
-
-def ycbcr_to_rgb(x: tf.Tensor) -> tf.Tensor:
-    return tf.tensordot(x, _YCBCR_TO_RGB, 1)
-
+from vidgan import pixels
 
 def _gaussian_blur(frames: tf.Tensor, sigma: float) -> tf.Tensor:
     """frames [N, H, W, C] blurred with a Gaussian of `sigma` pixels (reflect padding)."""
@@ -59,14 +39,14 @@ class VideoPass(keras.layers.Layer):
         videos = tf.convert_to_tensor(videos)
         dtype = videos.dtype
         if dtype == tf.uint8:
-            x = tf.cast(videos, tf.float32) / 127.5 - 1.0
+            x = pixels.from_uint8(videos)
         elif dtype.is_floating:
             x = tf.cast(videos, tf.float32)
         else:
             raise TypeError(f"{self.name}: expected uint8 or float videos, got {dtype.name}")
         y = tf.clip_by_value(self.enhance(x), -1.0, 1.0)
         if dtype == tf.uint8:
-            return tf.cast(tf.round((y + 1.0) * 127.5), tf.uint8)
+            return pixels.to_uint8(y)
         return tf.cast(y, dtype)
 
     def enhance(self, x: tf.Tensor) -> tf.Tensor:

@@ -25,10 +25,31 @@ import numpy as np
 import tensorflow as tf
 
 from vidgan import data as data_lib
+from vidgan import pixels
 from vidgan.config import Config, ConfigError
-from vidgan.enhance.layers import rgb_to_ycbcr, ycbcr_to_rgb
 from vidgan.training import workdir as workdir_lib
 from vidgan.training.strategy import make_strategy
+
+
+# BT.601 full-range RGB <-> YCbCr on [-1, 1] values (chroma centred on 0). tensorflow-io's
+# rgb_to_ycbcr takes uint8 only and is limited-range (its round trip is off by up to 4 levels).
+# numpy, not tf.constant: a TF op at import time would initialize the devices before the
+# trainer can split the CPU into logical devices for MirroredStrategy.
+_RGB_TO_YCBCR = np.array([[0.299, -0.168736, 0.5],
+                          [0.587, -0.331264, -0.418688],
+                          [0.114, 0.5, -0.081312]], np.float32)
+_YCBCR_TO_RGB = np.array([[1.0, 1.0, 1.0],
+                          [0.0, -0.344136, 1.772],
+                          [1.402, -0.714136, 0.0]], np.float32)
+
+
+def rgb_to_ycbcr(x: tf.Tensor) -> tf.Tensor:
+    """[..., 3] RGB in [-1, 1] -> Y in [-1, 1], Cb and Cr in [-1, 1] centred on 0."""
+    return tf.tensordot(x, _RGB_TO_YCBCR, 1)
+
+
+def ycbcr_to_rgb(x: tf.Tensor) -> tf.Tensor:
+    return tf.tensordot(x, _YCBCR_TO_RGB, 1)
 
 
 @keras.saving.register_keras_serializable(package="vidgan")
@@ -90,7 +111,7 @@ def degrade(clips: tf.Tensor, config: Config, seed: tf.Tensor) -> tf.Tensor:
         std = tf.random.stateless_uniform([b, 1, 1, 1, 1], noise_seed, 0.0, 2.0 * sr.noise)
         small += std * tf.random.stateless_normal(tf.shape(small),
                                                   tf.random.experimental.stateless_fold_in(seed, 2))
-    return tf.round((tf.clip_by_value(small, -1.0, 1.0) + 1.0) * 127.5) / 127.5 - 1.0
+    return pixels.quantize(small)
 
 
 def _blur_per_clip(clips: tf.Tensor, sigma: tf.Tensor, radius: int = 4) -> tf.Tensor:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from vidgan.export import to_uint8  # noqa: F401  (re-exported: real and fake clips use it)
 
 I3D_SIZE = 224  # the resolution I3D was trained at and the reference protocol uses
 
@@ -35,6 +34,8 @@ def preprocess(videos: tf.Tensor, size: int = I3D_SIZE) -> tf.Tensor:
     resized = tf.raw_ops.ResizeBilinear(images=frames, size=[size, size],
                                         align_corners=False, half_pixel_centers=False)
     resized = tf.reshape(resized, tf.stack([shape[0], shape[1], size, size, 3]))
+    # The reference's arithmetic (x * 2/255 - 1), bit for bit; pixels.from_uint8 divides by
+    # 127.5, which differs in the last float32 bit for some values.
     return resized * (2.0 / 255.0) - 1.0
 
 

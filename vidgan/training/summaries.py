@@ -9,12 +9,8 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.plugins.image import metadata as image_metadata
 
+from vidgan import pixels
 from vidgan.data.video_io import encode_gif
-
-
-def to_uint8(video: np.ndarray) -> np.ndarray:
-    """float in [-1, 1] -> uint8 in [0, 255], any shape."""
-    return np.clip(np.round((np.asarray(video, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 def video_grid(videos: np.ndarray, columns: int | None = None, gap: int = 1) -> np.ndarray:
@@ -49,7 +45,7 @@ def write_video_grid(tag: str, videos: np.ndarray, step: int, fps: float,
                      columns: int | None = None) -> bytes:
     """[N, T, H, W, 3] float in [-1, 1] -> one animated-GIF summary (and file at `path`);
     `columns` as video_grid."""
-    grid = video_grid(to_uint8(videos), columns)
+    grid = video_grid(pixels.to_uint8(videos).numpy(), columns)
     gif = encode_gif(grid, fps)
     write_gif(tag, gif, width=grid.shape[2], height=grid.shape[1], step=step,
               description=description)

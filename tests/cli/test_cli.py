@@ -14,7 +14,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from conftest import REPO
+from helpers import REPO, read_events, vidgan
+
 
 TINY = os.path.join(REPO, "experiments", "quickstart.py") + ":tiny"
 SCALAR_TAGS = {
@@ -22,23 +23,6 @@ SCALAR_TAGS = {
     "d_logits/fake", "grad_norm/d", "grad_norm/g", "lr/g", "lr/d", "perf/steps_per_sec",
     "perf/clips_per_sec", "metrics/stats_distance",
 }
-
-
-def vidgan(*args, timeout=300, **kwargs):
-    """Runs `vidgan <args>` through the installed package's entry module."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "vidgan.cli.main", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env, cwd=REPO, **kwargs)
-
-
-def read_events(workdir):
-    """{tag: [(step, value-or-bytes)]} from every event file in workdir."""
-    out = {}
-    for path in glob.glob(os.path.join(workdir, "events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(path):
-            for v in event.summary.value:
-                out.setdefault(v.tag, []).append((event.step, tf.make_ndarray(v.tensor)))
-    return out
 
 
 def test_tiny_run_writes_checkpoint_config_and_events(tmp_path):

@@ -18,14 +18,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO
-from test_cli import read_events, vidgan
+from helpers import REPO, SHARED_VIDEOS, read_events, vidgan, write_truncated, write_video
 from vidgan import config as config_lib
 from vidgan.config import DataConfig
 from vidgan.data import DataError, health, make_dataset, pipeline, sources, video_io
 
-# The 12 real clips CI keeps next to the repository (mp4, avi, mkv, webm, gif).
-SHARED_VIDEOS = os.path.join(REPO, "..", "shared", "data", "videos")
 NO_SHARED_VIDEOS = f"no shared real videos at {os.path.normpath(SHARED_VIDEOS)} (CI has them)"
 TINY = os.path.join(REPO, "experiments", "quickstart.py") + ":tiny"
 H, W = 48, 64
@@ -44,23 +41,7 @@ def frame(index: int, video_id: int = 0, h: int = H, w: int = W) -> np.ndarray:
 def write_avi(path, num_frames=30, fps=25.0, video_id=0, h=H, w=W) -> str:
     """An MJPG .avi of `num_frames` encoded frames (at most 30: red stays below 256)."""
     assert num_frames <= 30
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
-    assert writer.isOpened(), path
-    for i in range(num_frames):
-        writer.write(cv2.cvtColor(frame(i, video_id, h, w), cv2.COLOR_RGB2BGR))
-    writer.release()
-    return str(path)
-
-
-def write_truncated(good: str, path) -> str:
-    """A copy of `good` cut to 40% of its bytes: probes fine, fails when decoded."""
-    with open(good, "rb") as f:
-        data = f.read()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(data[: int(len(data) * 0.4)])
-    return str(path)
+    return write_video(path, np.stack([frame(i, video_id, h, w) for i in range(num_frames)]), fps)
 
 
 def write_broken(folder) -> dict[str, int]:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import with_family
+from helpers import with_family
 from vidgan import models
 from vidgan.config import override
 from vidgan.models import layers

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vidgan import export
+from vidgan import pixels
 from vidgan.metrics import fvd, quality
 
 
@@ -225,15 +225,6 @@ def test_preprocess_is_not_tf2_half_pixel_resize():
     assert np.abs(half_pixel - ours).max() > 0.5
 
 
-# --- to_uint8 ----------------------------------------------------------------------------------
-def test_to_uint8():
-    assert fvd.to_uint8 is export.to_uint8
-    x = tf.constant([-1.0, 1.0, 0.0, -3.0, 2.5, 1.001, -1.001, -1.0 + 1 / 127.5, 0.5])
-    out = fvd.to_uint8(x)
-    assert out.dtype == tf.uint8
-    assert out.numpy().tolist() == [0, 255, 128, 0, 255, 255, 0, 1, 191]
-
-
 # --- psnr / ssim -------------------------------------------------------------------------------
 def smooth_video(b=2, t=3, h=32, w=32) -> np.ndarray:
     """float32 [b, t, h, w, 3] in [-0.8, 0.8]: moving sinusoids, distinct per video."""
@@ -273,10 +264,10 @@ def test_psnr_uint8_and_float_conventions_agree():
     ref = smooth_video()
     video = noisy(ref, 0.1, seed=1)
     p_float = quality.psnr(video, ref).numpy()
-    p_uint8 = quality.psnr(export.to_uint8(video), export.to_uint8(ref)).numpy()
+    p_uint8 = quality.psnr(pixels.to_uint8(video), pixels.to_uint8(ref)).numpy()
     np.testing.assert_allclose(p_uint8, p_float, atol=0.1)
     s_float = quality.ssim(video, ref).numpy()
-    s_uint8 = quality.ssim(export.to_uint8(video), export.to_uint8(ref)).numpy()
+    s_uint8 = quality.ssim(pixels.to_uint8(video), pixels.to_uint8(ref)).numpy()
     np.testing.assert_allclose(s_uint8, s_float, atol=0.005)
 
 
@@ -288,7 +279,7 @@ def test_ssim_float_convention_is_standard_ssim_on_grey_videos():
     ref = (0.05 * rng.standard_normal((1, 2, 32, 32, 3))).astype(np.float32)
     video = (ref + 0.02 * rng.standard_normal(ref.shape)).astype(np.float32)
     s_float = quality.ssim(video, ref).numpy()
-    s_uint8 = quality.ssim(export.to_uint8(video), export.to_uint8(ref)).numpy()
+    s_uint8 = quality.ssim(pixels.to_uint8(video), pixels.to_uint8(ref)).numpy()
     shifted = tf.image.ssim(tf.constant(video[0] + 1.0), tf.constant(ref[0] + 1.0), max_val=2.0)
     np.testing.assert_allclose(s_float, [np.mean(shifted.numpy())], rtol=1e-6)
     np.testing.assert_allclose(s_uint8, s_float, atol=0.005)
@@ -302,4 +293,4 @@ def test_psnr_ssim_reject_mismatched_inputs():
         with pytest.raises(ValueError, match="one shape"):
             metric(ref[0], ref[0])  # 4-D frames, not videos
         with pytest.raises(ValueError, match="dtypes differ"):
-            metric(export.to_uint8(ref), ref)
+            metric(pixels.to_uint8(ref), ref)

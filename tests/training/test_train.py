@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import cpu_devices, with_family
 from vidgan import losses
 from vidgan.config import override
 from vidgan.training import NonFiniteLossError, Trainer
 
-from conftest import CPU_DEVICES, with_family
+CPU_DEVICES = cpu_devices()
 
 
 def _one_device():

@@ -8,29 +8,19 @@ import itertools
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO
 from data_pipelines import prepare as prepare_lib
+from helpers import SHARED_VIDEOS, vidgan, write_truncated, write_video
 from vidgan import config as config_lib
 from vidgan.config import DataConfig
 from vidgan.data import make_dataset, pipeline, sources, tfrecord, video_io
 
-SHARED_VIDEOS = os.path.join(os.path.dirname(REPO), "shared", "data", "videos")
 CLEAN = {"cats/a.avi": (40, 40, 30), "cats/b.avi": (30, 48, 32), "dogs/c.avi": (24, 32, 40)}
-
-
-def vidgan(*args, timeout=300):
-    """Runs `vidgan <args>` through the installed package's entry module."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "vidgan.cli.main", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env, cwd=REPO)
 
 
 def frames_for(n, width, height, seed):
@@ -47,19 +37,7 @@ def frames_for(n, width, height, seed):
 
 
 def write_avi(path, n, width, height, seed=0):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), 12.0, (width, height))
-    assert writer.isOpened()
-    for frame in frames_for(n, width, height, seed):
-        writer.write(frame)
-    writer.release()
-
-
-def write_truncated(source, path, fraction=0.3):
-    with open(source, "rb") as f:
-        data = f.read()
-    with open(path, "wb") as f:
-        f.write(data[: int(len(data) * fraction)])
+    write_video(path, frames_for(n, width, height, seed)[..., ::-1], 12.0)  # BGR -> RGB
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +51,9 @@ def folders(tmp_path_factory):
     shutil.copytree(clean, mixed)
     (mixed / "cats" / "empty.mp4").write_bytes(b"")
     (mixed / "dogs" / "text.mp4").write_text("not a video at all\n" * 20)
-    writer = cv2.VideoWriter(str(root / "full.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 12.0,
-                             (32, 24))
-    for frame in frames_for(30, 32, 24, seed=9):
-        writer.write(frame)
-    writer.release()
-    write_truncated(str(root / "full.mp4"), str(mixed / "dogs" / "trunc.mp4"))  # moov lost
-    write_truncated(str(clean / "cats" / "a.avi"), str(mixed / "cats" / "trunc.avi"))
+    write_video(root / "full.mp4", frames_for(30, 32, 24, seed=9)[..., ::-1], 12.0, "mp4v")
+    write_truncated(root / "full.mp4", mixed / "dogs" / "trunc.mp4", 0.3)  # moov lost
+    write_truncated(clean / "cats" / "a.avi", mixed / "cats" / "trunc.avi", 0.3)
     write_avi(str(mixed / "cats" / "one.avi"), 1, 40, 30)
     for name, n in (("vid1", 20), ("vid2", 12)):
         os.makedirs(frames / name)
@@ -224,7 +198,7 @@ def test_round_trip_gives_the_clips_of_the_direct_decode_path(folders, tmp_path,
                                                               offsets, stride):
     """With PNG frames, uniform or all offsets, center crops and no flips, the first epoch
     of the TFRecord stream holds exactly the clips (and labels) of the first epoch of
-    pipeline.make_video_dataset; frame folder vid2 (12 frames) is too short at stride 2."""
+    pipeline.make_dataset; frame folder vid2 (12 frames) is too short at stride 2."""
     src = folders["clean"] if kind == "video_files" else folders["frames"]
     out = str(tmp_path / "out")
     prepare_lib.prepare(src, out, kind=kind, labels=True, image_format="png",

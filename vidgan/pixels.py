@@ -1,0 +1,23 @@
+"""The pixel convention: models compute on float32 in [-1, 1]; files, exports, summaries
+and metrics exchange uint8 in [0, 255]. Every crossing between the two goes through here."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def to_uint8(video) -> tf.Tensor:
+    """float [-1, 1] -> uint8 [0, 255], rounded and clipped; any shape."""
+    video = tf.cast(video, tf.float32)
+    return tf.cast(tf.clip_by_value(tf.round((video + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+
+
+def from_uint8(video) -> tf.Tensor:
+    """uint8 (or float on the 0..255 scale, clipped to it) -> float32 [-1, 1]; any shape."""
+    video = tf.cast(video, tf.float32)
+    return tf.clip_by_value(video, 0.0, 255.0) / 127.5 - 1.0
+
+
+def quantize(video: tf.Tensor) -> tf.Tensor:
+    """float [-1, 1] -> the nearest float a uint8 round trip gives (what a file would hold)."""
+    return from_uint8(to_uint8(video))
