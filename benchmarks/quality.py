@@ -46,7 +46,7 @@ import tensorflow as tf  # noqa: E402
 
 from vidgan import config as config_lib  # noqa: E402
 from vidgan import evaluation  # noqa: E402
-from vidgan import synthesis  # noqa: E402
+from vidgan import files  # noqa: E402
 from vidgan.metrics import fvd as fvd_lib  # noqa: E402
 from vidgan.training import Trainer  # noqa: E402
 from vidgan.training import summaries  # noqa: E402
@@ -195,7 +195,7 @@ def main() -> None:
                       "clips": args.clips, "fvd_real_vs_real": round(floor, 1),
                       "machine": {"cpus": os.cpu_count(), "tensorflow": tf.__version__},
                       "results": results}
-            synthesis.write_json(args.json, record)
+            files.write_json(args.json, record)
 
 
 if __name__ == "__main__":

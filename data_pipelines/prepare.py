@@ -2,7 +2,7 @@
 
 An output dir holds
   videos-00000-of-00008.tfrecord ...  one tf.train.Example per video, every frame encoded
-                                      as JPEG or PNG (features: vidgan.data.tfrecord)
+                                      as JPEG or PNG (the format: vidgan.data.records)
   dataset.json                        what was written (per video and per shard), what
                                       was skipped and why, and the arguments used
 Train on it with data.source=tfrecord, data.path=<output dir>: the reader decodes only
@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
+import functools
 import datetime
 import glob
 import itertools
@@ -25,17 +26,15 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 
 from absl import logging
 import cv2
-import numpy as np
 import tensorflow as tf
 import tqdm
 
 import vidgan
 from vidgan.data import sources
-from vidgan.data import tfrecord
+from vidgan.data import records
 from vidgan.data import video_io
 
 CLIP_FRAMES = 16  # the clip length of the summary's "clips" count
@@ -43,20 +42,6 @@ _EXTENSIONS = {"jpeg": ".jpg", "png": ".png"}
 
 
 # --- decoding ------------------------------------------------------------------------------
-iter_frames = video_io.iter_frames  # kept here: the builder's tests and callers use it
-
-
-def read_all_frames(path: str) -> np.ndarray:
-    """All frames of a video: uint8 [N, H, W, 3] RGB. Raises VideoReadError if there are
-    none or their size changes."""
-    frames = list(iter_frames(path))
-    if not frames:
-        raise video_io.VideoReadError("no decodable frames")
-    if len({f.shape for f in frames}) > 1:
-        raise video_io.VideoReadError("frame size changes within the video")
-    return np.stack(frames)
-
-
 def resized_size(height: int, width: int, shorter_side: int) -> tuple[int, int]:
     """(height, width) with the shorter side scaled to `shorter_side` (0: unchanged)."""
     if not shorter_side or min(height, width) == shorter_side:
@@ -85,7 +70,7 @@ def _encode_video(video: sources.Video, image_format: str, jpeg_quality: int,
     encoded: list[bytes] = []
     size = out = None
     try:
-        for frame in iter_frames(video.path, rgb=False):  # BGR: what imencode expects
+        for frame in video_io.iter_frames(video.path, rgb=False):  # BGR: what imencode expects
             if size is None:
                 size = frame.shape[:2]
                 out = resized_size(size[0], size[1], shorter_side)
@@ -110,35 +95,23 @@ def _encode_video(video: sources.Video, image_format: str, jpeg_quality: int,
     return _Encoded(video, encoded, out[0], out[1])
 
 
-def _example(item: _Encoded, fps: float, class_names: list[str], image_format: str) -> bytes:
-    def ints(v):
-        return tf.train.Feature(int64_list=tf.train.Int64List(value=[v]))
-
-    def strings(*v):
-        return tf.train.Feature(bytes_list=tf.train.BytesList(value=list(v)))
-
-    label = item.video.label
-    features = {
-        "frames": strings(*item.frames),
-        "frame_count": ints(len(item.frames)),
-        "height": ints(item.height),
-        "width": ints(item.width),
-        "fps": tf.train.Feature(float_list=tf.train.FloatList(value=[fps])),
-        "label": ints(label),
-        "label_name": strings(class_names[label].encode() if label >= 0 else b""),
-        "source": strings(item.video.relpath.encode()),
-        "format": strings(image_format.encode()),
-    }
-    return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
-
-
 # --- the builder -----------------------------------------------------------------------------
 def _existing_shards(output_dir: str) -> list[str]:
-    return sorted(glob.glob(os.path.join(output_dir, tfrecord.SHARD_GLOB)))
+    return sorted(glob.glob(os.path.join(output_dir, records.SHARD_GLOB)))
 
 
 def _reason_counts(skipped: list[tuple[str, str]]) -> dict[str, int]:
     return sources.ScanReport([], [], skipped).reason_counts()
+
+
+@dataclasses.dataclass
+class _Written:
+    """What _write_shards stored: per video its record and shard; the shards' paths."""
+
+    videos: list[tuple[records.VideoRecord, str]]
+    truncated: list[list]  # [path, frames decoded, frames the container claimed]
+    shards: list[str]
+    shard_videos: list[int]
 
 
 def prepare(input_path: str, output_dir: str, *, kind: str = "video_files",
@@ -166,24 +139,14 @@ def prepare(input_path: str, output_dir: str, *, kind: str = "video_files",
     Raises DataError (one line) if no video is usable, FileExistsError if `output_dir`
     already holds shards and not `overwrite`, ValueError for a bad argument.
     """
-    if image_format not in _EXTENSIONS:
-        raise ValueError(f"image_format must be one of {', '.join(_EXTENSIONS)}, "
-                         f"got {image_format!r}")
-    for name, value, low in (("num_shards", num_shards, 1), ("workers", workers, 1),
-                             ("shorter_side", shorter_side, 0), ("min_frames", min_frames, 1),
-                             ("max_resolution", max_resolution, 2)):
-        if value < low:
-            raise ValueError(f"{name} must be >= {low}, got {value}")
-    if not 0 <= jpeg_quality <= 100:
-        raise ValueError(f"jpeg_quality must be in [0, 100], got {jpeg_quality}")
-    if _existing_shards(output_dir) and not overwrite:
-        raise FileExistsError(f"{output_dir} already holds TFRecord shards; choose another "
-                              "output dir or overwrite them (--overwrite)")
     arguments = dict(input=input_path, kind=kind, labels=labels, num_shards=num_shards,
                      workers=workers, image_format=image_format, jpeg_quality=jpeg_quality,
                      shorter_side=shorter_side, max_resolution=max_resolution,
                      min_frames=min_frames)
-
+    _check_arguments(arguments)
+    if _existing_shards(output_dir) and not overwrite:
+        raise FileExistsError(f"{output_dir} already holds TFRecord shards; choose another "
+                              "output dir or overwrite them (--overwrite)")
     videos, class_names = sources.list_videos(input_path, kind, labels)
     skipped: list[tuple[sources.Video, str]] = []
 
@@ -191,8 +154,67 @@ def prepare(input_path: str, output_dir: str, *, kind: str = "video_files",
         logging.warning("Skipping %s: %s", video.path, reason)
         skipped.append((video, reason))
 
-    # 1. Probe (fast): unopenable, empty, absurd resolution. The frame count is only the
-    # container's estimate, so `min_frames` is applied to the decoded count instead.
+    usable = _probe(videos, workers, max_resolution, progress, skip)
+    if not usable:
+        raise sources.DataError(_nothing_usable(input_path, videos, skipped))
+    encode = functools.partial(_encode_video, image_format=image_format,
+                               jpeg_quality=jpeg_quality, shorter_side=shorter_side,
+                               min_frames=min_frames)
+    written = _write_shards(usable, output_dir, min(num_shards, len(usable)), encode,
+                            class_names, image_format, workers, progress, skip, skipped,
+                            lambda: _nothing_usable(input_path, videos, skipped))
+    stored = [record for record, _ in written.videos]
+    frames = sum(r.frames for r in stored)
+    summary = {
+        "videos_ok": len(stored),
+        "videos_skipped": len(skipped),
+        "skipped": _reason_counts(_paths(skipped)),
+        "skipped_files": [[v.path, reason] for v, reason in skipped],
+        "truncated_files": written.truncated,
+        "clips": sum(r.frames // CLIP_FRAMES for r in stored),
+        "frames": frames,
+        "bytes": sum(os.path.getsize(p) for p in written.shards),
+        "shards": written.shards,
+        "output_dir": output_dir,
+    }
+    records.write_metadata(output_dir, {
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": {"vidgan": vidgan.__version__, "tensorflow": tf.__version__,
+                     "opencv": cv2.__version__},
+        "arguments": arguments,
+        "image_format": image_format,
+        "class_names": class_names,
+        "num_videos": len(stored),
+        "frames": frames,
+        "clips_16": summary["clips"],
+        "bytes": summary["bytes"],
+        "shards": [{"file": os.path.basename(path), "videos": count,
+                    "bytes": os.path.getsize(path)}
+                   for path, count in zip(written.shards, written.shard_videos)],
+        "videos": [records.video_entry(record, shard) for record, shard in written.videos],
+        "skipped": [records.skipped_entry(v.path, v.relpath, reason) for v, reason in skipped],
+        "truncated": written.truncated,
+    })
+    return summary
+
+
+def _check_arguments(a: dict) -> None:
+    """ValueError naming the first bad argument of prepare()."""
+    if a["image_format"] not in _EXTENSIONS:
+        raise ValueError(f"image_format must be one of {', '.join(_EXTENSIONS)}, "
+                         f"got {a['image_format']!r}")
+    for name, low in (("num_shards", 1), ("workers", 1), ("shorter_side", 0),
+                      ("min_frames", 1), ("max_resolution", 2)):
+        if a[name] < low:
+            raise ValueError(f"{name} must be >= {low}, got {a[name]}")
+    if not 0 <= a["jpeg_quality"] <= 100:
+        raise ValueError(f"jpeg_quality must be in [0, 100], got {a['jpeg_quality']}")
+
+
+def _probe(videos: list, workers: int, max_resolution: int, progress: bool, skip) -> list:
+    """The videos that open, hold frames and are not too large (fast: the container's
+    header only). The frame count is only the header's estimate, so `min_frames` is
+    applied to the decoded count later."""
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         checked = list(tqdm.tqdm(
             pool.map(lambda v: sources.check(v, 1, max_resolution, 25.0), videos),
@@ -204,32 +226,34 @@ def prepare(input_path: str, output_dir: str, *, kind: str = "video_files",
             skip(video, reason)
         else:
             usable.append(ok)
-    if not usable:
-        raise sources.DataError(_nothing_usable(input_path, videos, skipped))
+    return usable
 
-    # 2. Decode + encode in the pool, write in relative-path order into temporary shards.
+
+def _write_shards(usable: list, output_dir: str, n: int, encode, class_names: list[str],
+                  image_format: str, workers: int, progress: bool, skip, skipped: list,
+                  nothing_usable) -> _Written:
+    """Decodes and encodes the videos in a pool of `workers` threads and writes them, in
+    relative-path order, round robin into n temporary shards; then replaces any previous
+    dataset in `output_dir` with the complete shards. DataError if no video survives."""
     created = not os.path.exists(output_dir)
     os.makedirs(output_dir, exist_ok=True)
-    n = min(num_shards, len(usable))
-    names = [tfrecord.shard_name(i, n) for i in range(n)]
+    names = [records.shard_name(i, n) for i in range(n)]
     temps = [os.path.join(output_dir, f".tmp-{name}") for name in names]
     writers = [tf.io.TFRecordWriter(p) for p in temps]
-    records, truncated, shard_videos = [], [], [0] * n
+    stored, truncated, shard_videos = [], [], [0] * n
     try:
         with concurrent.futures.ThreadPoolExecutor(workers) as pool, tqdm.tqdm(
                 total=len(usable), desc="prepare", unit="video", file=sys.stderr,
                 disable=not progress) as bar:
             todo = iter(usable)
-            work = lambda v: _encode_video(v, image_format, jpeg_quality,  # noqa: E731
-                                           shorter_side, min_frames)
             # At most 2 * workers videos in flight: encoded videos wait in order, bounded.
-            pending = collections.deque(pool.submit(work, v)
+            pending = collections.deque(pool.submit(encode, v)
                                         for v in itertools.islice(todo, 2 * workers))
             while pending:
                 item = pending.popleft().result()
                 following = next(todo, None)
                 if following is not None:
-                    pending.append(pool.submit(work, following))
+                    pending.append(pool.submit(encode, following))
                 bar.update(1)
                 if item.reason:
                     skip(item.video, item.reason)
@@ -241,22 +265,22 @@ def prepare(input_path: str, output_dir: str, *, kind: str = "video_files",
                                     "keeping %d", item.video.path, len(item.frames),
                                     info.frames, len(item.frames))
                     truncated.append([item.video.path, len(item.frames), info.frames])
-                shard = len(records) % n
-                data = _example(item, info.fps, class_names, image_format)
-                writers[shard].write(data)
+                shard = len(stored) % n
+                label = item.video.label
+                writers[shard].write(records.encode_example(
+                    item.frames, item.height, item.width, info.fps, label,
+                    class_names[label] if label >= 0 else "", item.video.relpath,
+                    image_format))
                 shard_videos[shard] += 1
-                records.append({
-                    "source": item.video.relpath, "shard": names[shard],
-                    "frames": len(item.frames), "fps": info.fps, "height": item.height,
-                    "width": item.width, "label": item.video.label,
-                    "bytes": sum(len(f) for f in item.frames)})
+                stored.append((records.VideoRecord(
+                    item.video.relpath, len(item.frames), info.fps, item.height, item.width,
+                    label, sum(len(f) for f in item.frames)), names[shard]))
         for writer in writers:
             writer.close()
-        if not records:
-            raise sources.DataError(_nothing_usable(input_path, videos, skipped))
-        # 3. Replace any previous dataset, then move the complete shards into place.
+        if not stored:
+            raise sources.DataError(nothing_usable())
         for old in _existing_shards(output_dir) + [
-                os.path.join(output_dir, tfrecord.METADATA_FILE)]:
+                os.path.join(output_dir, records.METADATA_FILE)]:
             if os.path.exists(old):
                 os.remove(old)
         shards = [os.path.join(output_dir, name) for name in names]
@@ -270,42 +294,7 @@ def prepare(input_path: str, output_dir: str, *, kind: str = "video_files",
                 os.remove(temp)
         if created and not os.listdir(output_dir):
             os.rmdir(output_dir)
-
-    frames = sum(r["frames"] for r in records)
-    skipped_files = [[v.path, reason] for v, reason in skipped]
-    summary = {
-        "videos_ok": len(records),
-        "videos_skipped": len(skipped),
-        "skipped": _reason_counts(_paths(skipped)),
-        "skipped_files": skipped_files,
-        "truncated_files": truncated,
-        "clips": sum(r["frames"] // CLIP_FRAMES for r in records),
-        "frames": frames,
-        "bytes": sum(os.path.getsize(p) for p in shards),
-        "shards": shards,
-        "output_dir": output_dir,
-    }
-    metadata = {
-        "format_version": 1,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "versions": {"vidgan": vidgan.__version__, "tensorflow": tf.__version__,
-                     "opencv": cv2.__version__},
-        "arguments": arguments,
-        "image_format": image_format,
-        "class_names": class_names,
-        "num_videos": len(records),
-        "frames": frames,
-        "clips_16": summary["clips"],
-        "bytes": summary["bytes"],
-        "shards": [{"file": name, "videos": count, "bytes": os.path.getsize(path)}
-                   for name, count, path in zip(names, shard_videos, shards)],
-        "videos": records,
-        "skipped": [{"path": v.path, "source": v.relpath, "reason": reason}
-                    for v, reason in skipped],
-        "truncated": truncated,
-    }
-    _write_json(os.path.join(output_dir, tfrecord.METADATA_FILE), metadata)
-    return summary
+    return _Written(stored, truncated, shards, shard_videos)
 
 
 def _paths(skipped: list[tuple[sources.Video, str]]) -> list[tuple[str, str]]:
@@ -324,18 +313,6 @@ def _describe(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
 
 
-def _write_json(path: str, value: dict) -> None:
-    fd, temp = tempfile.mkstemp(prefix=".tmp-", suffix=".json",
-                                dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(value, f, indent=1)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
-
-
 # --- describing a dataset --------------------------------------------------------------------
 def stats(input_path: str, kind: str = "video_files", labels: bool = False, *,
           max_resolution: int = 4096, workers: int = 2) -> dict:
@@ -350,7 +327,7 @@ def stats(input_path: str, kind: str = "video_files", labels: bool = False, *,
     "bytes".
     """
     if os.path.isdir(input_path) and os.path.exists(
-            os.path.join(input_path, tfrecord.METADATA_FILE)):
+            os.path.join(input_path, records.METADATA_FILE)):
         return _record_stats(input_path)
     videos, class_names = sources.list_videos(input_path, kind, labels)
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
@@ -365,12 +342,12 @@ def stats(input_path: str, kind: str = "video_files", labels: bool = False, *,
 
 
 def _record_stats(folder: str) -> dict:
-    shards = tfrecord.find_shards(folder)
-    records = tfrecord.scan_records(shards)
-    with open(os.path.join(folder, tfrecord.METADATA_FILE)) as f:
+    shards = records.find_shards(folder)
+    found = records.scan_records(shards)
+    with open(os.path.join(folder, records.METADATA_FILE)) as f:
         meta = json.load(f)
     rows = [dict(frames=r["frame_count"], fps=r["fps"], width=r["width"], height=r["height"],
-                 label=r["label"]) for r in records]
+                 label=r["label"]) for r in found]
     skipped = [(s["path"], s["reason"]) for s in meta.get("skipped", [])]
     out = {"source": "tfrecord", "path": folder, "frames_exact": True,
            "image_format": meta.get("image_format", ""), "shards": len(shards),

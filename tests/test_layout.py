@@ -103,7 +103,7 @@ def test_cycle_finder_finds_a_planted_cycle():
 def test_no_import_cycles_in_the_package():
     """Lazy imports count: a cycle through a function-level import is still a cycle."""
     graph = _import_graph()
-    assert "vidgan.config" in graph and "vidgan.data.registry" in graph["vidgan.config"]
+    assert "vidgan.data.registry" in graph["vidgan.config.sections"]  # a lazy import, seen
     assert _cycles(graph) == []
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 import tqdm
 
+from vidgan import files
 from vidgan import synthesis
 from vidgan.data import video_io
 
@@ -179,7 +180,7 @@ def animate(request: AnimateRequest, progress: bool = True) -> dict:
     manifest = {"settings": settings, "model": metadata, "videos": [
         {"image": os.path.abspath(image), "seed": s,
          "path": os.path.relpath(out[stem, s], request.out_dir)} for image, stem, s in items]}
-    synthesis.write_json(os.path.join(request.out_dir, synthesis.MANIFEST), manifest)
+    files.write_json(os.path.join(request.out_dir, synthesis.MANIFEST), manifest)
     return {"written": len(todo), "skipped": len(items) - len(todo),
             "out_dir": request.out_dir, "model": path}
 

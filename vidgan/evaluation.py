@@ -31,6 +31,7 @@ import tqdm
 
 from vidgan import config as config_lib
 from vidgan import data as data_lib
+from vidgan import files
 from vidgan import pixels
 from vidgan.config import DataConfig
 from vidgan.metrics import fvd as fvd_lib
@@ -223,10 +224,9 @@ def labelled_real_features(data: DataConfig, protocol: Protocol, extractor: Feat
     if not cache:
         return features, clip_labels, None, False
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    staged = path + ".tmp.npz"
     extra = {"labels": clip_labels} if data.labels else {}
-    np.savez(staged, features=features, key=json.dumps(key, sort_keys=True), **extra)
-    os.replace(staged, path)
+    with files.staged(path, ".npz") as temp:
+        np.savez(temp, features=features, key=json.dumps(key, sort_keys=True), **extra)
     return features, clip_labels, path, False
 
 

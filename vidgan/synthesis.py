@@ -23,6 +23,7 @@ from absl import logging
 import tensorflow as tf
 import tqdm
 
+from vidgan import files
 from vidgan.data import video_io
 
 MANIFEST = "manifest.json"
@@ -186,14 +187,6 @@ def check_out_dir(out_dir: str, settings: dict, overwrite: bool) -> None:
                              f"({'; '.join(changed)}); pass --overwrite or use another out dir")
 
 
-def write_json(path: str, value: dict) -> None:
-    """Writes `value` to a temporary file, then renames it: readers never see half."""
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(value, f, indent=2)
-    os.replace(tmp, path)
-
-
 def _write_manifest(out_dir: str, settings: dict, metadata: dict, items: list[tuple],
                     paths: dict, complete: bool) -> None:
     names = metadata.get("class_names", [])
@@ -205,7 +198,7 @@ def _write_manifest(out_dir: str, settings: dict, metadata: dict, items: list[tu
         videos.append(entry)
     manifest = {"settings": settings, "complete": complete, "model": metadata,
                 "videos": videos}
-    write_json(os.path.join(out_dir, MANIFEST), manifest)
+    files.write_json(os.path.join(out_dir, MANIFEST), manifest)
 
 
 def synthesize(request: SynthesisRequest, progress: bool = True) -> dict:

@@ -19,6 +19,7 @@ from helpers import SHARED_VIDEOS, vidgan, write_truncated, write_video
 from vidgan import config as config_lib
 from vidgan.config import DataConfig
 from vidgan.data import make_dataset, pipeline, sources, tfrecord, video_io
+from vidgan.data import records as records_lib
 
 CLEAN = {"cats/a.avi": (40, 40, 30), "cats/b.avi": (30, 48, 32), "dogs/c.avi": (24, 32, 40)}
 
@@ -128,9 +129,9 @@ def test_records_hold_every_frame_as_decoded(folders, tmp_path):
                         num_shards=1, progress=False)
     prepare_lib.prepare(folders["clean"], jpeg, image_format="jpeg", shorter_side=16,
                         num_shards=3, progress=False)
-    [shard] = tfrecord.find_shards(png)
+    [shard] = records_lib.find_shards(png)
     for record, (rel, (n, w, h)) in zip(tf.data.TFRecordDataset(shard), CLEAN.items()):
-        ex = tf.io.parse_single_example(record, tfrecord.FEATURES)
+        ex = tf.io.parse_single_example(record, records_lib.FEATURES)
         assert ex["source"].numpy().decode() == rel
         assert (int(ex["frame_count"]), int(ex["width"]), int(ex["height"])) == (n, w, h)
         assert ex["label_name"].numpy().decode() == rel.split("/")[0]
@@ -138,7 +139,7 @@ def test_records_hold_every_frame_as_decoded(folders, tmp_path):
         stored = np.stack([tf.io.decode_png(b).numpy() for b in ex["frames"].values])
         expected = video_io.read_frames(os.path.join(folders["clean"], rel), list(range(n)))
         np.testing.assert_array_equal(stored, expected)
-    records = tfrecord.scan_records(tfrecord.find_shards(jpeg))
+    records = records_lib.scan_records(records_lib.find_shards(jpeg))
     assert sorted((r["source"], r["width"], r["height"], r["label"]) for r in records) == [
         ("cats/a.avi", 21, 16, -1), ("cats/b.avi", 24, 16, -1), ("dogs/c.avi", 16, 20, -1)]
 
@@ -327,7 +328,7 @@ def test_labels_health_and_errors(folders, mixed_out, tmp_path):
         make_dataset(tiny(path=unlabelled, labels=True), 2)
     # A glob of shards works too, and without dataset.json the records are read instead.
     os.remove(os.path.join(unlabelled, "dataset.json"))
-    catalog = tfrecord.load_catalog(os.path.join(unlabelled, "videos-*.tfrecord"))
+    catalog = records_lib.load_catalog(os.path.join(unlabelled, "videos-*.tfrecord"))
     assert not catalog.from_metadata and len(catalog.videos) == 3
     assert clips(tiny(path=os.path.join(unlabelled, "*.tfrecord")), 2, 1)[0].shape[0] == 2
 
@@ -411,7 +412,7 @@ def test_shared_real_clips_all_prepare(tmp_path):
     s = prepare_lib.prepare(SHARED_VIDEOS, str(tmp_path / "out"), shorter_side=64,
                             num_shards=4, progress=False)
     assert s["videos_ok"] == 12 and s["videos_skipped"] == 0 and s["frames"] > 0
-    records = tfrecord.scan_records(s["shards"])
+    records = records_lib.scan_records(s["shards"])
     assert {os.path.splitext(r["source"])[1] for r in records} == {
         ".mp4", ".avi", ".mkv", ".webm", ".gif"}
     assert all(min(r["height"], r["width"]) == 64 and r["frame_count"] >= 25 for r in records)

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from vidgan.models import layers
-from vidgan.models import resnet3d
+from vidgan.models import resblocks
 from vidgan.models.resnet3d import ResNet3DDiscriminator, ResNet3DGenerator
 
 
@@ -118,7 +118,7 @@ def test_full_time_generator_upsamples_space_only():
 
 def test_2plus1d_middle_width_keeps_the_3d_parameter_count():
     """Tran et al.'s rule: mid = 27 C_in C_out / (9 C_in + 3 C_out), rounded to 8s."""
-    conv = resnet3d._Conv(64, "2plus1d", spectral_norm=False, use_bias=False)
+    conv = resblocks.Conv(64, "2plus1d", spectral_norm=False, use_bias=False)
     conv.build((None, 4, 8, 8, 128))
     mid = 27 * 128 * 64 // (9 * 128 + 3 * 64)  # 164 -> 168
     assert conv.spatial.filters == 168 == (mid + 4) // 8 * 8
@@ -135,8 +135,8 @@ def test_replicate_time_padding_treats_edge_frames_like_inner_ones(kind):
     both have the same weights and keep [B, T, H, W, C]; with the same weights, inner
     frames agree."""
     x = tf.tile(tf.random.stateless_normal([1, 1, 6, 6, 4], seed=[1, 2]), [1, 5, 1, 1, 1])
-    zeros = resnet3d._Conv(8, kind, spectral_norm=False, time_padding="zeros")
-    replicate = resnet3d._Conv(8, kind, spectral_norm=False, time_padding="replicate")
+    zeros = resblocks.Conv(8, kind, spectral_norm=False, time_padding="zeros")
+    replicate = resblocks.Conv(8, kind, spectral_norm=False, time_padding="replicate")
     zeros.build(x.shape)
     replicate.build(x.shape)
     assert [w.shape for w in zeros.weights] == [w.shape for w in replicate.weights]
@@ -163,7 +163,7 @@ def test_replicate_time_padding_generator_keeps_parameters_and_shapes():
 
 def test_nearest_upsampling_repeats_each_voxel():
     x = tf.reshape(tf.range(2 * 2 * 2, dtype=tf.float32), [1, 2, 2, 2, 1])
-    up = resnet3d._upsample(x, 2, "nearest").numpy()
+    up = resblocks.upsample(x, 2, "nearest").numpy()
     assert up.shape == (1, 4, 4, 4, 1)
     np.testing.assert_array_equal(up[0, ::2, ::2, ::2], x.numpy()[0])
     np.testing.assert_array_equal(up[0, 1::2, 1::2, 1::2], x.numpy()[0])
@@ -174,21 +174,21 @@ def test_trilinear_upsampling_interpolates_with_half_pixel_centers():
     the edges, and a constant stays constant."""
     t = tf.range(4, dtype=tf.float32)
     x = tf.reshape(tf.tile(4.0 * t[:, None], [1, 4]), [1, 4, 2, 2, 1])
-    up = resnet3d._upsample(x, 2, "trilinear").numpy()[0, :, 0, 0, 0]
+    up = resblocks.upsample(x, 2, "trilinear").numpy()[0, :, 0, 0, 0]
     expected = np.clip(4 * ((np.arange(8) + 0.5) / 2 - 0.5), 0, 12)
     np.testing.assert_allclose(up, expected, atol=1e-6)
-    const = resnet3d._upsample(tf.ones([1, 2, 3, 3, 2]), 2, "trilinear")
+    const = resblocks.upsample(tf.ones([1, 2, 3, 3, 2]), 2, "trilinear")
     np.testing.assert_allclose(const, 1.0, atol=1e-6)
 
 
 @pytest.mark.parametrize("upsample", ["nearest", "trilinear"])
 def test_shortcut_before_upsampling_equals_after(upsample):
     """The 1x1x1 shortcut runs before the (linear, per-channel) upsampling: the same map."""
-    block = resnet3d.GBlock(4, 2, "3d", upsample)
+    block = resblocks.GBlock(4, 2, "3d", upsample)
     x = tf.random.stateless_normal([2, 2, 4, 4, 6], [1, 2])
     block(x)
-    before = resnet3d._upsample(block.shortcut(x), 2, upsample)
-    after = block.shortcut(resnet3d._upsample(x, 2, upsample))
+    before = resblocks.upsample(block.shortcut(x), 2, upsample)
+    after = block.shortcut(resblocks.upsample(x, 2, upsample))
     np.testing.assert_allclose(before, after, rtol=1e-5, atol=1e-5)
 
 

@@ -8,13 +8,13 @@ overrides). The work is `vidgan.evaluation.evaluate(...)`.
 
 from __future__ import annotations
 
-import json
 import os
 
 from absl import flags
 from ml_collections import config_flags
 
 from vidgan import config as config_lib
+from vidgan import files
 from vidgan.cli.common import fail, last_line, run_app
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "A training run to evaluate (its checkpoint).")
@@ -83,8 +83,7 @@ def main(argv: list[str]) -> None:
     print(report(result))
     if _JSON.value:
         os.makedirs(os.path.dirname(os.path.abspath(_JSON.value)), exist_ok=True)
-        with open(_JSON.value, "w") as f:
-            json.dump(result, f, indent=2)
+        files.write_json(_JSON.value, result)
 
 
 def report(result: dict) -> str:

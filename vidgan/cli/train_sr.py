@@ -24,6 +24,10 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
         fail("train-sr", f"unexpected arguments: {' '.join(argv[1:])}")
     config = load_config("train-sr", _CONFIG, "experiments/sr.py")
+    try:
+        config_lib.validate_sr(config.sr, config.data)
+    except config_lib.ConfigError as e:
+        fail("train-sr", str(e))
     if _DRY_RUN.value:
         print(config_lib.to_json(config))
         return

@@ -24,6 +24,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from vidgan import files
+
 FORMATS = ("mp4", "gif", "npz", "png_strip")
 EXTENSIONS = {"mp4": ".mp4", "gif": ".gif", "npz": ".npz", "png_strip": ".png"}
 
@@ -129,15 +131,8 @@ def write_video(path: str, video: np.ndarray, fps: float, format: str) -> None:
     video = _check_video(video)
     if format == "mp4" and (video.shape[1] % 2 or video.shape[2] % 2):
         raise ValueError(f"H.264 (yuv420p) needs even height and width, got {video.shape[1:3]}")
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=EXTENSIONS.get(format, ""), dir=folder)
-    os.close(fd)
-    try:
-        _write(tmp, video, fps, format)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with files.staged(path, EXTENSIONS.get(format, "")) as temp:
+        _write(temp, video, fps, format)
 
 
 def read_video(path: str, format: str, num_frames: int | None = None) -> np.ndarray:

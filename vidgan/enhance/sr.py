@@ -15,7 +15,6 @@ and lr.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 
@@ -26,7 +25,8 @@ import tensorflow as tf
 
 from vidgan import data as data_lib
 from vidgan import pixels
-from vidgan.config import Config, ConfigError
+from vidgan.metrics import quality
+from vidgan.config import Config, ConfigError, validate_sr
 from vidgan.training import workdir as workdir_lib
 from vidgan.training.strategy import make_strategy
 
@@ -132,10 +132,9 @@ def _blur_per_clip(clips: tf.Tensor, sigma: tf.Tensor, radius: int = 4) -> tf.Te
     return tf.map_fn(one, (clips, kernel), fn_output_signature=clips.dtype)
 
 
-def psnr(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
-    """Mean PSNR (dB) of float videos in [-1, 1], over the batch."""
-    mse = tf.reduce_mean(tf.square(tf.clip_by_value(a, -1.0, 1.0) - b), axis=[1, 2, 3, 4])
-    return tf.reduce_mean(10.0 * tf.math.log(4.0 / tf.maximum(mse, 1e-10)) / math.log(10.0))
+def _batch_psnr(videos: tf.Tensor, reference: tf.Tensor) -> tf.Tensor:
+    """Mean PSNR (dB) over the batch of float videos in [-1, 1] (clipped first)."""
+    return tf.reduce_mean(quality.psnr(tf.clip_by_value(videos, -1.0, 1.0), reference))
 
 
 class SRTrainer:
@@ -143,6 +142,7 @@ class SRTrainer:
 
     def __init__(self, config: Config, workdir: str,
                  strategy: tf.distribute.Strategy | None = None):
+        validate_sr(config.sr, config.data)
         self.config, self.workdir = config, workdir
         self.strategy = strategy or make_strategy(config.train)
         self.global_batch = config.train.batch_size
@@ -175,8 +175,8 @@ class SRTrainer:
             tf.reshape(lr, tf.concat([[-1], shape[2:]], 0)), shape[2:4] * s, method="bicubic"),
             tf.shape(hr))
         replicas = tf.distribute.get_replica_context().num_replicas_in_sync
-        return {"loss/l1": loss, "metrics/psnr_sr": psnr(out, hr) / replicas,
-                "metrics/psnr_bicubic": psnr(bicubic, hr) / replicas}
+        return {"loss/l1": loss, "metrics/psnr_sr": _batch_psnr(out, hr) / replicas,
+                "metrics/psnr_bicubic": _batch_psnr(bicubic, hr) / replicas}
 
     def _step_fn(self, iterator) -> dict[str, tf.Tensor]:
         batch = next(iterator)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Callable
 
-from vidgan.models import dcgan3d, resnet3d
+from vidgan.models import dcgan3d, resblocks, resnet3d
 from vidgan.models.base import Discriminator, Generator, InputSpec
 from vidgan.models.dcgan3d import VideoDiscriminator, VideoGenerator
 from vidgan.models.layers import StagePlan, plan_stages
@@ -108,10 +108,10 @@ def _check_dcgan3d(section: dcgan3d.DCGAN3DConfig, config: "Config") -> list[str
 
 def _check_resnet3d(section: resnet3d.ResNet3DConfig, config: "Config") -> list[str]:
     g, d = section.generator, section.discriminator
-    problems = _widths(section) + _choices(g.conv, "generator.conv", resnet3d.CONVS)
-    problems += _choices(d.conv, "discriminator.conv", resnet3d.CONVS)
-    problems += _choices(g.upsample, "generator.upsample", resnet3d.UPSAMPLES)
-    problems += _choices(g.time_padding, "generator.time_padding", resnet3d.TIME_PADDINGS)
+    problems = _widths(section) + _choices(g.conv, "generator.conv", resblocks.CONVS)
+    problems += _choices(d.conv, "discriminator.conv", resblocks.CONVS)
+    problems += _choices(g.upsample, "generator.upsample", resblocks.UPSAMPLES)
+    problems += _choices(g.time_padding, "generator.time_padding", resblocks.TIME_PADDINGS)
     data = config.data
     if not 0 <= d.frames <= data.num_frames:
         problems.append(f"discriminator.frames must be in [0, data.num_frames="

@@ -1,6 +1,7 @@
 """Adversarial training under a tf.distribute strategy."""
 
 from vidgan.training.strategy import make_strategy, split_cpu
-from vidgan.training.trainer import NonFiniteLossError, Trainer, train
+from vidgan.training.loop import NonFiniteLossError, TrainingLoop
+from vidgan.training.trainer import Trainer, train
 
-__all__ = ["NonFiniteLossError", "Trainer", "make_strategy", "split_cpu", "train"]
+__all__ = ["NonFiniteLossError", "Trainer", "TrainingLoop", "make_strategy", "split_cpu", "train"]

@@ -50,8 +50,12 @@ def make_strategy(config: TrainConfig) -> tf.distribute.Strategy:
         strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     logging.info("Strategy %s over %d replica(s): %s", type(strategy).__name__,
                  strategy.num_replicas_in_sync, ", ".join(strategy.extended.worker_devices))
-    if config.batch_size % strategy.num_replicas_in_sync:
-        raise ConfigError(
-            f"train.batch_size={config.batch_size} must be a multiple of the "
-            f"{strategy.num_replicas_in_sync} replicas")
+    check_batch(config.batch_size, strategy)
     return strategy
+
+
+def check_batch(batch_size: int, strategy: tf.distribute.Strategy) -> None:
+    """ConfigError unless the global batch splits evenly over the strategy's replicas."""
+    if batch_size % strategy.num_replicas_in_sync:
+        raise ConfigError(f"train.batch_size={batch_size} must be a multiple of the "
+                          f"{strategy.num_replicas_in_sync} replicas")

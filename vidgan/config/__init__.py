@@ -1,0 +1,200 @@
+"""The typed, validated config tree: the one place that knows every field.
+
+Experiments (experiments/*.py) return an `ml_collections.ConfigDict` built from
+`default_config()`; the CLI applies `--config.a.b=v` overrides on it; then
+`from_dict()` turns the result into a frozen `Config`, rejecting unknown keys and
+wrong types, and `validate()` checks each section's rules (next to the section, in
+vidgan.config.sections; the model families' with their classes) and those that span
+sections. The tree mechanics (building, coercing, comparing) are vidgan.config.tree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from typing import Any
+
+import ml_collections
+
+from vidgan.config.sections import (DataConfig, LossConfig, SRConfig, TrainConfig,
+                                    validate_data, validate_loss, validate_sr, validate_train)
+from vidgan.config.tree import ConfigError, build, choice, differences, flatten, require
+
+
+def _model_config() -> type:
+    """model: `family` (a name in vidgan.models.FAMILIES) and one section per registered
+    family, `model.<name>`, each that family's own frozen dataclass. Only the selected
+    family's section may differ from its defaults (validate says which field does)."""
+    from vidgan import models  # noqa: PLC0415  (the families' sections live with them)
+
+    fields = [("family", str, dataclasses.field(default="dcgan3d"))]
+    fields += [(name, family.config, dataclasses.field(default=family.config()))
+               for name, family in models.FAMILIES.items()]
+    cls = dataclasses.make_dataclass("ModelConfig", fields, frozen=True)
+    cls.__module__ = __name__
+    return cls
+
+
+ModelConfig = _model_config()
+
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    loss: LossConfig = LossConfig()
+    train: TrainConfig = TrainConfig()
+    sr: SRConfig = SRConfig()
+
+
+
+# Fields that may change when a run is resumed in the same workdir.
+RESUMABLE_CHANGES = frozenset(
+    {
+        "train.steps",
+        "train.time_budget_minutes",
+        "train.log_every",
+        "train.sample_every",
+        "train.checkpoint_every",
+        "train.keep_checkpoints",
+        "train.strategy",
+        "train.cpu_devices",
+        "train.num_samples",
+        "train.fvd_every",
+        "train.fvd_clips",
+        "data.fps",
+    }
+)
+
+
+def default_config() -> ml_collections.ConfigDict:
+    """The defaults as a ConfigDict, for experiments to edit and flags to override."""
+    return ml_collections.ConfigDict(to_dict(Config()))
+
+
+def load_experiment(path: str, arg: str | None = None) -> ml_collections.ConfigDict:
+    """`get_config(arg)` of the experiment file at `path` (as --config=path:arg loads it),
+    so one experiment can start from another's settings."""
+    import importlib.util  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(f"vidgan_experiment_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(arg) if arg else module.get_config()
+
+
+def make_tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """Shrinks an experiment so it runs in seconds on a CPU (the `:tiny` variants CI runs):
+    8x16x16 clips, the selected family's widths as its `tiny` says (8..32 for the built-in
+    families), batch 4, 4 steps, everything logged every 2 steps."""
+    from vidgan import models  # noqa: PLC0415
+
+    config.data.num_frames, config.data.height, config.data.width = 8, 16, 16
+    models.FAMILIES[config.model.family].tiny(config.model[config.model.family])
+    config.train.batch_size = 4
+    config.train.steps = 4
+    config.train.log_every = config.train.sample_every = config.train.checkpoint_every = 2
+    config.train.num_samples = 4
+    return config
+
+
+def to_dict(config: Config) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def to_json(config: Config) -> str:
+    return json.dumps(to_dict(config), indent=2, sort_keys=True)
+
+
+def from_dict(values: typing.Mapping[str, Any] | ml_collections.ConfigDict) -> Config:
+    """Builds a validated `Config`; raises ConfigError naming any bad field."""
+    if not isinstance(values, typing.Mapping):
+        values = values.to_dict()  # a ConfigDict (its loading errors surface here)
+    config = build(Config, _migrate(values), prefix="")
+    validate(config)
+    return config
+
+
+def override(config: Config, updates: typing.Mapping[str, Any]) -> Config:
+    """A validated copy of `config` with dotted fields replaced:
+    override(c, {"model.family": "resnet3d", "train.steps": 10})."""
+    values = to_dict(config)
+    for path, value in updates.items():
+        *parents, leaf = path.split(".")
+        section = values
+        for key in parents:
+            if not isinstance(section.get(key), dict):
+                raise ConfigError(f"unknown config section {path.rsplit('.', 1)[0]!r}")
+            section = section[key]
+        if leaf not in section:
+            raise ConfigError(f"unknown config field {path!r}")
+        section[leaf] = value
+    return from_dict(values)
+
+
+def _migrate(values: typing.Mapping[str, Any]) -> typing.Mapping[str, Any]:
+    """Reads configs written before model families (vidgan <= 0.6: model.generator.name,
+    model.discriminator.name, the DCGAN fields beside them) as model.family + its section."""
+    model = values.get("model")
+    if not isinstance(model, typing.Mapping) or "family" in model or "generator" not in model:
+        return values
+    g, d = dict(model.get("generator", {})), dict(model.get("discriminator", {}))
+    family = g.pop("name", "dcgan3d")
+    d.pop("name", None)
+    loss = dict(values.get("loss", {}))
+    loss.setdefault("name", "non_saturating")  # the default of those versions
+    return {**values, "loss": loss,
+            "model": {"family": family, family: {"generator": g, "discriminator": d}}}
+
+
+def validate(config: Config) -> None:
+    """Each section's rules, then the model family's, then those that span sections.
+    Registries are imported lazily: config has no TF import. (The sr section is checked by
+    `vidgan train-sr`: validate_sr.)"""
+    d, t = config.data, config.train
+    validate_data(d)
+    _validate_model(config)
+    validate_loss(config.loss)
+    validate_train(t)
+    require(t.fvd_every == 0 or d.num_frames >= 9,
+            f"train.fvd_every needs data.num_frames >= 9 (I3D pools time by 8 and then "
+            f"by 2), got {d.num_frames}")
+
+
+def _validate_model(config: Config) -> None:
+    """The family exists, only its section is set, and the family accepts that section."""
+    from vidgan import models  # noqa: PLC0415
+
+    m = config.model
+    choice(m.family, "model.family", models.FAMILIES)
+    for name, family in models.FAMILIES.items():
+        if name == m.family:
+            continue
+        changed = differences(to_dict(family.config()), dataclasses.asdict(getattr(m, name)))
+        require(not changed, f"model.{name}.{changed[0].split(':')[0] if changed else ''} is "
+                 f"set, but model.family={m.family} (set model.family={name} to use it)")
+    try:  # the clip size first: a family's own rules assume a plannable size
+        models.plan_stages(config.data.num_frames, config.data.height, config.data.width)
+    except ValueError as e:
+        raise ConfigError(f"data: {e}") from None
+    family = models.FAMILIES[m.family]
+    require(family.conditional or not config.data.labels,
+             f"model.family={m.family} cannot be class-conditional (data.labels=true); "
+             "class-conditional families: "
+             + ", ".join(n for n, f in models.FAMILIES.items() if f.conditional))
+    require(family.context or not config.data.context_frames,
+             f"model.family={m.family} cannot be conditioned on context frames "
+             "(data.context_frames > 0); families that can: "
+             + ", ".join(n for n, f in models.FAMILIES.items() if f.context))
+    problems = family.check(getattr(m, m.family), config)
+    require(not problems, f"model.{m.family}.{problems[0] if problems else ''}")
+
+
+__all__ = ["Config", "ConfigError", "DataConfig", "LossConfig", "ModelConfig", "RESUMABLE_CHANGES",
+           "SRConfig", "TrainConfig", "default_config", "differences", "flatten", "from_dict",
+           "load_experiment", "make_tiny", "override", "to_dict", "to_json", "validate",
+           "validate_sr"]

@@ -1,0 +1,262 @@
+"""The host side of training: resume, the periodic actions (log, samples, FVD, checkpoint),
+progress and ETA, the wall-time budget, and what happens on NaN, Ctrl-C and data failures.
+
+An action is due every `every` steps and at the final step; a new metric or export plugs
+in as one more Action (TrainingLoop(trainer, extra_actions=...)), not as a loop edit.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+from vidgan import data as data_lib
+from vidgan import metrics
+from vidgan.config import ConfigError
+from vidgan.training import summaries
+from vidgan.training import workdir as workdir_lib
+
+if TYPE_CHECKING:
+    from vidgan.training.trainer import Trainer
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced NaN or Inf; the message names the losses and the last checkpoint."""
+
+
+class Action:
+    """Periodic host-side work of the loop: runs after step s when `due(s, final)`.
+
+    Subclasses set `every` and implement `__call__(step, values)`; `start(first_step)`
+    runs before the first step (baselines, loading a metric's network). New metrics plug
+    in as actions (`TrainingLoop(trainer, extra_actions=[...])`), not loop edits.
+    """
+
+    every: int = 1
+
+    def due(self, step: int, final: int) -> bool:
+        return step % self.every == 0 or step == final
+
+    def start(self, first_step: int) -> None:
+        pass
+
+    def __call__(self, step: int, values: dict[str, float]) -> None:
+        raise NotImplementedError
+
+
+class LogAction(Action):
+    """Scalars to TensorBoard and a progress line; steps/s over the steps since the last
+    log (the first, traced step excluded)."""
+
+    def __init__(self, loop: "TrainingLoop"):
+        self.loop, self.every = loop, loop.config.train.log_every
+        self.window_start, self.window_steps = time.perf_counter(), 0
+
+    def start(self, first_step: int) -> None:
+        self.first_step = first_step
+        self.window_start, self.window_steps = time.perf_counter(), 0
+
+    def tick(self, step: int) -> None:
+        """Called after every step: counts it into the rate window."""
+        self.window_steps += 1
+        if step == self.first_step + 1:  # keep tracing out of steps/s and ETA
+            self.window_start, self.window_steps = time.perf_counter(), 0
+
+    def __call__(self, step: int, values: dict[str, float]) -> None:
+        if not self.window_steps:
+            return
+        t = self.loop.config.train
+        now = time.perf_counter()
+        rate = self.window_steps / (now - self.window_start)
+        remaining = (self.loop.final - step) / rate
+        if self.loop.deadline is not None:
+            remaining = min(remaining, self.loop.deadline - now)
+        clips_per_sec = rate * t.batch_size * t.n_critic  # real clips through D
+        scalars = {**values, "lr/g": t.g_lr, "lr/d": t.d_lr,
+                   "perf/steps_per_sec": rate, "perf/clips_per_sec": clips_per_sec}
+        # Real-video sources: usable and skipped videos (by reason), growing as decoding
+        # finds broken files.
+        scalars.update({f"data/{k}": v
+                        for k, v in data_lib.health(self.loop.config.data).items()})
+        with self.loop.writer.as_default(step=step):
+            for name, value in scalars.items():
+                tf.summary.scalar(name, value)
+        logging.info(
+            "step %d/%d | d %.3f (real %.3f fake %.3f) g %.3f | D(x) %.2f D(G(z)) %.2f | "
+            "%.2f steps/s %.1f clips/s | ETA %s",
+            step, self.loop.final, values["loss/d"], values["loss/d_real"],
+            values["loss/d_fake"], values["loss/g"], values["d_logits/real"],
+            values["d_logits/fake"], rate, clips_per_sec, _duration(remaining))
+        self.window_start, self.window_steps = now, 0
+
+
+class SampleAction(Action):
+    """EMA-generator samples on the fixed inputs (seeds 0..num_samples-1) as a GIF grid,
+    and the statistics distance to real clips; at the first start, the real clips and the
+    initial samples (the visual baselines)."""
+
+    def __init__(self, loop: "TrainingLoop"):
+        self.loop, self.every = loop, loop.config.train.sample_every
+        self.samples_dir = os.path.join(loop.trainer.workdir, "samples")
+        self.reference: np.ndarray | None = None
+        names, columns = loop.config.data.class_names, loop.trainer.sample_columns
+        self.columns = columns if names else None  # None: as square as possible
+        self.description = (
+            f"EMA generator on the fixed inputs (export seeds 0..{columns - 1}"
+            + (f"; one row per class: {', '.join(names)}" if names else "") + ").")
+
+    def start(self, first_step: int) -> None:
+        self.reference = next(iter(self.loop.trainer.dataset(0)))["video"].numpy()
+        if first_step == 0:
+            d = self.loop.config.data
+            with self.loop.writer.as_default(step=0):
+                summaries.write_video_grid(
+                    "data/real", self.reference[: self.loop.config.train.num_samples], 0,
+                    d.fps, os.path.join(self.samples_dir, "reals.gif"), "Real training clips.")
+            self(0, {})
+
+    def __call__(self, step: int, values: dict[str, float]) -> None:
+        videos = self.loop.trainer.sample()
+        with self.loop.writer.as_default(step=step):
+            summaries.write_video_grid(
+                "samples/ema", videos, step, self.loop.config.data.fps,
+                os.path.join(self.samples_dir, f"step_{step:07d}.gif"),
+                self.description, columns=self.columns)
+            tf.summary.scalar("metrics/stats_distance",
+                              metrics.statistics_distance(videos, self.reference))
+
+
+class FVDAction(Action):
+    """FVD/KVD of the EMA generator every `train.fvd_every` steps (I3D and the real
+    features load before the first step, so missing weights fail the run at once)."""
+
+    def __init__(self, loop: "TrainingLoop"):
+        self.loop, self.every = loop, loop.config.train.fvd_every
+        self.monitor = None
+
+    def start(self, first_step: int) -> None:
+        from vidgan import evaluation  # noqa: PLC0415  (I3D only when asked for)
+        from vidgan.models.i3d import WeightsError  # noqa: PLC0415
+
+        start = time.perf_counter()
+        config = self.loop.config
+        try:
+            self.monitor = evaluation.TrainingMonitor(config, self.loop.trainer.ema_generator)
+        except (WeightsError, evaluation.EvaluationError) as e:
+            raise ConfigError(f"train.fvd_every: {e}") from None
+        logging.info("FVD every %d steps on %d clips (%s); real features in %.1f s, cached "
+                     "in %s", config.train.fvd_every, config.train.fvd_clips,
+                     self.monitor.tags[0], time.perf_counter() - start,
+                     self.monitor.cache_path)
+
+    def __call__(self, step: int, values: dict[str, float]) -> None:
+        start = time.perf_counter()
+        results = self.monitor()
+        with self.loop.writer.as_default(step=step):
+            for tag, value in results.items():
+                tf.summary.scalar(tag, value)
+        logging.info("step %d | %s | %.1f s", step,
+                     "  ".join(f"{tag.split('/')[-1]} {v:.3f}" for tag, v in results.items()),
+                     time.perf_counter() - start)
+
+
+class CheckpointAction(Action):
+    def __init__(self, loop: "TrainingLoop"):
+        self.loop, self.every = loop, loop.config.train.checkpoint_every
+
+    def __call__(self, step: int, values: dict[str, float]) -> None:
+        self.loop.trainer.manager.save(checkpoint_number=step)
+
+
+class TrainingLoop:
+    """The host side: data, the periodic actions (log, samples, FVD, checkpoint, and any
+    `extra_actions`), progress, the wall-time budget, failure handling."""
+
+    def __init__(self, trainer: Trainer, extra_actions: tuple[Action, ...] = ()):
+        self.trainer = trainer
+        self.config = trainer.config
+        self.writer: tf.summary.SummaryWriter | None = None  # opened once there is work
+        self.final = self.config.train.steps  # the budget may end the run earlier
+        self.deadline: float | None = None  # perf_counter() time the budget ends
+        self.log = LogAction(self)
+        # Checkpoint last: a checkpoint is written after the step's other work succeeded.
+        self.actions: list[Action] = [self.log, SampleAction(self)]
+        if self.config.train.fvd_every:
+            self.actions.append(FVDAction(self))
+        self.actions += [*extra_actions, CheckpointAction(self)]
+
+    def run(self) -> int:
+        t, tr = self.config.train, self.trainer
+        run_start = time.perf_counter()
+        if t.time_budget_minutes:
+            self.deadline = run_start + 60.0 * t.time_budget_minutes
+        workdir_lib.ensure_writable(tr.workdir)
+        workdir_lib.check_resumable(tr.workdir, self.config)
+        start = tr.restore()
+        if start >= t.steps:
+            logging.info("Training already finished: step %d of %d in %s.", start, t.steps,
+                         tr.workdir)
+            return start
+        self.writer = tf.summary.create_file_writer(tr.workdir)
+        workdir_lib.write_config(tr.workdir, self.config, type(tr.strategy).__name__,
+                                 tr.replicas)
+        step = start
+        try:
+            for action in self.actions:
+                action.start(start)
+            iterator = tr.iterator(start)
+            logging.info("Training steps %d..%d, global batch %d on %d replica(s), workdir %s%s",
+                         start + 1, t.steps, tr.global_batch, tr.replicas, tr.workdir,
+                         f", for at most {t.time_budget_minutes:g} min" if self.deadline else "")
+            while step < self.final:
+                values = tr.train_step(iterator)
+                step += 1
+                self._check_finite(values, step)
+                self.log.tick(step)
+                if self.deadline is not None and time.perf_counter() >= self.deadline:
+                    self.final = step  # the budget is spent: every action runs its last time
+                    logging.info("train.time_budget_minutes=%g reached at step %d.",
+                                 t.time_budget_minutes, step)
+                for action in self.actions:
+                    if action.due(step, self.final):
+                        action(step, values)
+        except (tf.errors.OpError, StopIteration) as e:
+            # A data failure raised inside tf.data (e.g. every video failed to decode).
+            message = getattr(e, "message", "") or str(e)
+            if "DataError" in message:
+                line = next(l for l in message.splitlines() if "DataError" in l)
+                raise data_lib.DataError(line.split("DataError:")[-1].strip()) from None
+            raise
+        except KeyboardInterrupt:
+            step = int(tr.step.numpy())  # the step variable, in case a step had completed
+            path = tr.manager.save(checkpoint_number=step)
+            logging.warning("Interrupted at step %d; saved %s. Re-run to resume.", step, path)
+            raise
+        finally:
+            self.writer.flush()
+        logging.info("Done: %d steps in %.1f s; checkpoint %s", step - start,
+                     time.perf_counter() - run_start, tr.manager.latest_checkpoint)
+        return step
+
+    def _check_finite(self, values: dict[str, float], step: int) -> None:
+        bad = {k: v for k, v in values.items() if not np.isfinite(v)}
+        if bad:
+            latest = self.trainer.manager.latest_checkpoint or "none yet"
+            raise NonFiniteLossError(
+                f"non-finite values at step {step}: "
+                + ", ".join(f"{k}={v}" for k, v in sorted(bad.items()))
+                + f"; the last good checkpoint is kept: {latest}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+
+
