@@ -123,3 +123,19 @@ def test_library_does_not_import_data_pipelines():
     offenders = {m: n for m, n in graph_text.items()
                  if any(x.split(".")[0] == "data_pipelines" for x in n)}
     assert offenders == {}
+
+
+def test_no_library_file_over_400_lines():
+    """A file that grows past 400 lines holds more than one concept: split it by concept."""
+    roots = [PACKAGE, os.path.join(REPO, "data_pipelines")]
+    long = {}
+    for root in roots:
+        for folder, _, files in os.walk(root):
+            for name in files:
+                if name.endswith(".py"):
+                    path = os.path.join(folder, name)
+                    with open(path) as f:
+                        count = sum(1 for _ in f)
+                    if count > 400:
+                        long[os.path.relpath(path, REPO)] = count
+    assert long == {}
