@@ -343,8 +343,40 @@ def test_spectral_norm_training_call_updates_only_u():
     assert changed == {layer.sn_u.path for layer in sn}
 
 
-def test_spectral_norm_gradient_flows_through_sigma():
-    """The kernel gets a gradient through both the conv and sigma (and u gets none)."""
+@pytest.mark.parametrize("make", [
+    lambda: layers.SNDense(5, use_bias=False),
+    lambda: layers.SNConv3D(4, 3, padding="same", use_bias=False)])
+def test_spectral_norm_gradient_flows_through_sigma(make):
+    """With u fixed, sigma(W) = v W u^T is linear in W, so the layer's output f(W / sigma(W))
+    does not change when W is scaled, and (Euler) the kernel's gradient is orthogonal to W:
+    <dL/dW, W> = 0. A sigma cut off from the gradient (stop_gradient) gives
+    <dL/dW, W> = <dL/dW_normalized, W> / sigma, far from 0: this tells the two apart."""
+    layer = make()
+    shape = [3, 7] if isinstance(layer, layers.SNDense) else [2, 3, 5, 5, 2]
+    x = tf.random.stateless_normal(shape, [4, 2])
+    layer(x)  # build; training=False below keeps u fixed
+    readout = tf.random.stateless_normal(layer(x).shape, [5, 5])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(x) * readout)
+    grad = tape.gradient(loss, layer.kernel)
+    kernel = layer.kernel
+    inner = float(tf.reduce_sum(grad * kernel))
+    scale = float(tf.norm(grad) * tf.norm(kernel))
+    assert scale > 1e-3  # a real gradient
+    assert abs(inner) < 1e-4 * scale, (inner, scale)
+    with tf.GradientTape() as tape:  # what a stop-gradient sigma would give
+        sigma, _ = layers._power_iteration(kernel, layer.sn_u)
+        normalized = kernel / tf.stop_gradient(sigma)
+        out = (tf.matmul(x, normalized) if isinstance(layer, layers.SNDense)
+               else tf.nn.conv3d(x, normalized, [1] * 5, "SAME"))
+        cut = tf.reduce_sum(out * readout)
+    np.testing.assert_allclose(float(cut), float(loss), rtol=1e-5)  # the same forward pass
+    cut_inner = float(tf.reduce_sum(tape.gradient(cut, kernel) * kernel))
+    assert abs(cut_inner) > 1e-2 * scale, (cut_inner, scale)
+
+
+def test_spectral_norm_discriminator_gradients_are_finite():
+    """Every weight of an SN discriminator gets a finite gradient (and u is not trainable)."""
     d = VideoDiscriminator(4, 8, 8, channels=2, max_channels=8, spectral_norm=True)
     video = tf.random.stateless_uniform([2, 4, 8, 8, 3], [9, 9], -1, 1)
     d(video)

@@ -192,8 +192,16 @@ def test_one_step_in_each_precision(tiny_config, tmp_path, precision):
 def test_mixed_bfloat16_on_two_mirrored_replicas(tiny_config, tmp_path):
     config = _with_precision(tiny_config, "mixed_bfloat16")
     trainer = Trainer(config, str(tmp_path), _mirrored())
-    values = [trainer.train_step(trainer.iterator(0)) for _ in range(2)][-1]
-    assert all(np.isfinite(v) for v in values.values()), values
+    g0 = _values(trainer.generator.trainable_variables)
+    iterator = trainer.iterator(0)  # one stream: step 2 sees the next batch
+    first, second = trainer.train_step(iterator), trainer.train_step(iterator)
+    assert int(trainer.step.numpy()) == 2
+    for values in (first, second):
+        assert all(np.isfinite(v) for v in values.values()), values
+    assert first["loss/d"] != second["loss/d"] and first["loss/g"] != second["loss/g"]
+    moved = [not np.array_equal(a, b.numpy())
+             for a, b in zip(g0, trainer.generator.trainable_variables)]
+    assert all(moved)  # both replicas' gradients reached every generator weight
 
 
 def test_checkpoint_restores_all_model_state(tiny_config, tmp_path):
