@@ -22,7 +22,6 @@ import functools
 import datetime
 import glob
 import itertools
-import json
 import os
 import statistics
 import sys
@@ -344,8 +343,7 @@ def stats(input_path: str, kind: str = "video_files", labels: bool = False, *,
 def _record_stats(folder: str) -> dict:
     shards = records.find_shards(folder)
     found = records.scan_records(shards)
-    with open(os.path.join(folder, records.METADATA_FILE)) as f:
-        meta = json.load(f)
+    meta = records.read_metadata(folder) or {}
     rows = [dict(frames=r["frame_count"], fps=r["fps"], width=r["width"], height=r["height"],
                  label=r["label"]) for r in found]
     skipped = [(s["path"], s["reason"]) for s in meta.get("skipped", [])]

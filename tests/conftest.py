@@ -14,9 +14,7 @@ from vidgan.training import split_cpu  # noqa: E402
 CPU_DEVICES = split_cpu(2)
 
 
-@pytest.fixture
-def tiny_config():
-    """A validated Config at 8x16x16 with small widths: one step takes well under a second."""
+def _tiny_config():
     from vidgan import config as config_lib  # noqa: PLC0415
 
     cfg = config_lib.make_tiny(config_lib.default_config())
@@ -24,19 +22,22 @@ def tiny_config():
     return config_lib.from_dict(cfg)
 
 
+@pytest.fixture
+def tiny_config():
+    """A validated Config at 8x16x16 with small widths: one step takes well under a second."""
+    return _tiny_config()
+
+
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
     """The tiny config (z_dim 16) trained 4 steps in-process, checkpoints at 2 and 4, and
     exported; once per session (export and synthesis tests share it). A namespace of
     config, workdir, export_dir, version_dir."""
-    from vidgan import config as config_lib  # noqa: PLC0415
     from vidgan import export as export_lib  # noqa: PLC0415
     from vidgan.training import Trainer  # noqa: PLC0415
 
     base = tmp_path_factory.mktemp("shared_run")
-    cfg = config_lib.make_tiny(config_lib.default_config())
-    cfg.model.dcgan3d.generator.z_dim = 16
-    config = config_lib.from_dict(cfg)
+    config = _tiny_config()
     workdir, export_dir = str(base / "run"), str(base / "export")
     step = Trainer(config, workdir, tf.distribute.OneDeviceStrategy("/cpu:0")).train()
     assert step == 4

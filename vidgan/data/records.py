@@ -154,7 +154,8 @@ def scan_records(shards: list[str]) -> list[dict]:
     return out
 
 
-def _read_metadata(folder: str) -> dict | None:
+def read_metadata(folder: str) -> dict | None:
+    """dataset.json of `folder` (None when there is none); DataError when unreadable."""
     path = os.path.join(folder, METADATA_FILE)
     try:
         with open(path) as f:
@@ -206,7 +207,7 @@ def _load_catalog(path: str, key: tuple) -> Catalog:
         by_folder.setdefault(os.path.dirname(s), []).append(s)
     videos, skipped, names, from_metadata = [], [], set(), True
     for folder, folder_shards in sorted(by_folder.items()):
-        meta = _read_metadata(folder)
+        meta = read_metadata(folder)
         if meta is not None and _metadata_matches(meta, folder):
             wanted = {os.path.basename(s) for s in folder_shards}
             fields = [f.name for f in dataclasses.fields(VideoRecord)]
