@@ -126,6 +126,22 @@ def write_truncated(source, path, fraction: float = 0.4) -> str:
     return str(path)
 
 
+def overstate_avi_length(path, claimed: int) -> str:
+    """Patches an .avi's header (avih dwTotalFrames and strh dwLength) to claim `claimed`
+    frames: it probes as `claimed` and decodes to the frames it has."""
+    import struct  # noqa: PLC0415
+
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    avih, strh = data.find(b"avih"), data.find(b"strh")
+    assert avih > 0 and strh > 0, path
+    struct.pack_into("<I", data, avih + 8 + 16, claimed)  # after fourcc + size: 4th field
+    struct.pack_into("<I", data, strh + 8 + 32, claimed)
+    with open(path, "wb") as f:
+        f.write(bytes(data))
+    return str(path)
+
+
 # --- a SavedModel loaded without vidgan -----------------------------------------------------
 # A script: argv[1] a SavedModel dir; imports of vidgan, keras and tensorflow_io are blocked;
 # prints RESULT <json> of what `generate` gave.

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import REPO, SHARED_VIDEOS, read_events, vidgan, write_truncated, write_video
+from helpers import (REPO, SHARED_VIDEOS, overstate_avi_length, read_events, vidgan,
+                     write_truncated, write_video)
 from vidgan import config as config_lib
 from vidgan.config import DataConfig
 from vidgan.data import DataError, health, make_dataset, pipeline, sources, video_io
@@ -269,6 +270,32 @@ def test_truncated_video_is_skipped_while_decoding_and_the_stream_continues(tmp_
     assert sorted(labels.tolist()) == sorted([0, 1, 2, 3] * 4)
     assert list(video_ids(np.concatenate([b["video"] for b in got]))) == list(labels)
     assert health(config) == {"videos_usable": 4, "videos_skipped": 1, "skipped/truncated": 1}
+
+
+def test_header_that_overstates_the_length_is_used_with_the_frames_it_has(tmp_path):
+    """An .avi whose header claims 444 frames and that decodes to 30 (the kind users have)
+    is not skipped: its clips are re-planned on the 30 frames (measured once), uniform
+    offsets spread over those, and a clip longer than 30 frames skips it as truncated."""
+    path = overstate_avi_length(write_avi(tmp_path / "v" / "long.avi", video_id=2), 444)
+    write_avi(tmp_path / "w" / "ok.avi", video_id=1)
+    assert video_io.probe(path).frames == 444
+    config = cfg(tmp_path, num_frames=4, clip_offsets="uniform", clips_per_video=3)
+    got = np.concatenate([b["video"] for b in batches(config, 6, 4)])
+    ids = video_ids(got)
+    assert (ids == 2).sum() == 12 and (ids == 1).sum() == 12
+    indices = frame_indices(got[ids == 2])
+    # Uniform offsets over 30 frames, not 444: starts 0, 13, 26.
+    assert sorted({int(s) for s in indices[:, 0]}) == [0, 13, 26]
+    assert (indices == indices[:, :1] + np.arange(4)).all()
+    assert health(config) == {"videos_usable": 2, "videos_skipped": 0}
+    assert pipeline.reader_for(config).decoded_frames == {path: 30}
+
+    longer = cfg(tmp_path, num_frames=31, frame_stride=1)
+    # Neither 30-frame video holds a 31-frame clip: the stream fails (inside tf.data; the
+    # training loop turns it into a DataError line) naming the truncated one.
+    with pytest.raises(tf.errors.InvalidArgumentError) as error:
+        batches(longer, 2, 1)
+    assert "DataError" in str(error.value) and "1 truncated" in str(error.value)
 
 
 def test_nothing_usable_is_a_one_line_data_error_with_counts(tmp_path):

@@ -93,7 +93,7 @@ class ClipReader:
             return empty
         stride = stride_for(c, video.info.fps)
         span = (c.num_frames - 1) * stride + 1
-        for _ in range(2):  # a second try when the frame-count estimate was a little high
+        for _ in range(2):  # a second try when the header over-stated the frame count
             frames_known = self.decoded_frames.get(video.path, video.info.frames)
             rng = np.random.default_rng([c.seed, int(element)])
             starts = clip_starts(frames_known, span, c.clip_offsets, c.clips_per_video, rng)
@@ -106,11 +106,19 @@ class ClipReader:
                 frames = video_io.read_frames(video.path, indices, threads=1)
                 break
             except video_io.EndOfVideo as e:
-                # Within 10 % of the estimate: the container guessed; retry with the truth.
-                if e.available < 0.9 * video.info.frames or video.path in self.decoded_frames:
-                    self._record_failure(video.path, f"{e} of about {video.info.frames}")
+                # The header over-states the length (containers estimate it; damaged files
+                # lose their tail): keep the video with the frames it has, re-planning the
+                # clips on its decoded length, measured once.
+                if video.path in self.decoded_frames or e.available < span:
+                    self._record_failure(video.path, f"truncated: decodes to {e.available} "
+                                         f"of about {video.info.frames} frames, a clip "
+                                         f"needs {span}")
                     return empty
-                self.decoded_frames[video.path] = e.available
+                with self._lock:
+                    self.decoded_frames[video.path] = e.available
+                logging.info("%s decodes to %d frames, not the %d its header says; its "
+                             "clips come from those.", video.path, e.available,
+                             video.info.frames)
             except video_io.VideoReadError as e:
                 self._record_failure(video.path, str(e))
                 return empty
