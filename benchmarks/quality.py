@@ -157,6 +157,9 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=256, help="clips per FVD side")
     parser.add_argument("--override", action="append", default=[],
                         help="extra config override for every variant, FIELD=JSON_VALUE")
+    parser.add_argument("--variant", action="append", default=[],
+                        help='one more variant, NAME=JSON overrides (e.g. \'wide={"train.'
+                        'beta2": 0.99}\'), run after --variants (--variants="" for none)')
     parser.add_argument("--json", default="")
     parser.add_argument("--gif_dir", default="benchmarks/results/quality_gifs")
     args = parser.parse_args()
@@ -170,8 +173,17 @@ def main() -> None:
     args.gif_tag = "".join(f"+{k.rsplit('.', 1)[-1]}-{v}" for k, v in extra.items())
     extractor = evaluation.FeatureExtractor()
 
-    names = args.variants.split(",")
-    config = make_config(args.setting, {**VARIANTS[names[0]], **extra}, args.budget_minutes)
+    variants = dict(VARIANTS)
+    for item in args.variant:
+        name, value = item.split("=", 1)
+        variants[name] = json.loads(value)
+    names = [n for n in args.variants.split(",") if n] + [
+        item.split("=", 1)[0] for item in args.variant]
+    unknown = [n for n in names if n not in variants]
+    if unknown or not names:
+        parser.error(f"unknown variants {unknown}; known: {', '.join(variants)}" if unknown
+                     else "no variants to run")
+    config = make_config(args.setting, {**variants[names[0]], **extra}, args.budget_minutes)
     protocol = evaluation.Protocol(num_clips=args.clips, num_frames=16, split=config.data.split)
     d = config.data
     real_cfg = evaluation.real_data_config(d, protocol, (d.num_frames, d.height, d.width))
@@ -185,7 +197,7 @@ def main() -> None:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     results = []
     for name in names:
-        result = run_variant(args.setting, name, {**VARIANTS[name], **extra}, args, extractor)
+        result = run_variant(args.setting, name, {**variants[name], **extra}, args, extractor)
         gap = result["fvd_untrained"] - floor
         result["gap_closed"] = round((result["fvd_untrained"] - result["fvd_end"]) / gap, 3)
         results.append(result)

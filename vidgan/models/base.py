@@ -95,9 +95,12 @@ class Discriminator(keras.Model):
     A discriminator with `uses_seed` gets inputs["seed"], int64 [2], a stateless seed the
     trainer derives from (train.seed, step) for its random choices (absent at inference).
     A class-conditional one (num_classes > 0) gets inputs["label"], int32 [B].
+    `batch_statistics` is true when one row's logits depend on the other rows (batch
+    norm); otherwise the trainer judges real and fake clips in one call.
     """
 
     uses_seed = False
+    batch_statistics = False
 
     def __init__(self, num_frames: int, height: int, width: int,
                  head_weights: dict[str, float] | None = None, num_classes: int = 0,

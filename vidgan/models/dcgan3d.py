@@ -121,6 +121,7 @@ class VideoDiscriminator(Discriminator):
         self._config = dict(num_frames=num_frames, height=height, width=width,
                             channels=channels, max_channels=max_channels, norm=norm,
                             spectral_norm=spectral_norm)
+        self.batch_statistics = norm == "batch"
         plan = layers.plan_stages(num_frames, height, width)
         widths = layers.stage_channels(channels, max_channels, plan.num_stages)
         conv_cls = layers.SNConv3D if spectral_norm else keras.layers.Conv3D
