@@ -56,11 +56,13 @@ def vidgan(*args, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess
                           env=cli_env(), cwd=REPO, **kwargs)
 
 
-def run_concurrently(commands: dict, timeout: float = 180) -> dict:
+def run_concurrently(commands: dict, timeout: float = 180, env: dict | None = None) -> dict:
     """{name: argv} -> {name: CompletedProcess}: the processes run side by side (each
-    spends seconds importing TensorFlow)."""
+    spends seconds importing TensorFlow). `env`: {name: extra environment variables}."""
+    env = env or {}
     procs = {name: subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True, env=cli_env(), cwd=REPO)
+                                    text=True, env={**cli_env(), **env.get(name, {})},
+                                    cwd=REPO)
              for name, argv in commands.items()}
     results = {}
     for name, proc in procs.items():
@@ -71,6 +73,28 @@ def run_concurrently(commands: dict, timeout: float = 180) -> dict:
             out, err = proc.communicate()
         results[name] = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
     return results
+
+
+def free_ports(n: int) -> list[int]:
+    """`n` TCP ports free on 127.0.0.1 (loopback only) at the time of the call."""
+    import socket  # noqa: PLC0415
+
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def tf_config(ports: list[int], index: int) -> str:
+    """TF_CONFIG of worker `index` of a cluster of workers on loopback `ports`."""
+    import json  # noqa: PLC0415
+
+    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                       "task": {"type": "worker", "index": index}})
 
 
 def assert_one_line_error(result, command: str, message: str, code: int = 2) -> None:

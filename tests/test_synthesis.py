@@ -133,6 +133,41 @@ def test_failed_run_leaves_manifest_incomplete(trained, tmp_path, monkeypatch):
 
 # --- resume ----------------------------------------------------------------------------
 
+def test_sigterm_stops_after_the_batch_in_flight_and_a_rerun_finishes(trained, reference,
+                                                                     tmp_path, monkeypatch):
+    """SIGTERM while the first batch is written: that batch is finished and kept, no
+    further batch starts, the manifest says incomplete; a re-run writes only the rest."""
+    import signal  # noqa: PLC0415
+
+    write = video_io.write_video
+    calls = []
+
+    def write_then_signal(path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return write(path, *args, **kwargs)
+
+    monkeypatch.setattr(video_io, "write_video", write_then_signal)
+    first = synthesize(request(trained, tmp_path, 8, batch_size=2, format="npz"),
+                       progress=False)
+    assert first["stopped"] == "SIGTERM"
+    assert 2 <= first["written"] < 8 and first["remaining"] == 8 - first["written"]
+    written = sorted(n for n in os.listdir(tmp_path) if n.endswith(".npz"))
+    assert written == [file_name(s, "npz") for s in range(first["written"])]
+    assert read_manifest(tmp_path)["complete"] is False
+    monkeypatch.setattr(video_io, "write_video", write)
+    again = synthesize(request(trained, tmp_path, 8, batch_size=2, format="npz"),
+                       progress=False)
+    assert again["stopped"] is None
+    assert (again["written"], again["skipped"]) == (8 - first["written"], first["written"])
+    assert read_manifest(tmp_path)["complete"] is True
+    for seed in range(8):
+        np.testing.assert_array_equal(
+            video_io.read_video(str(tmp_path / file_name(seed, "npz")), "npz", num_frames=SHAPE[0]),
+            reference[seed])
+
+
 @pytest.mark.parametrize("format", video_io.FORMATS)
 def test_resume_rewrites_only_missing_or_broken_files(trained, reference, tmp_path, format):
     """A re-run rewrites only missing or broken files; more videos adds only the new ones."""

@@ -6,8 +6,10 @@
 Seeds seed_start .. seed_start + num_videos - 1 become files `seed_<seed>.<ext>`; for a
 class-conditional model, every requested class gets those seeds, in
 `<class name>/seed_<seed>.<ext>` (`labels`: class indices, see `resolve_labels`). Runs are
-resumable: files already written and readable are skipped. Encoding runs in a thread
-pool while the model generates the next batch, so the generator does not wait on file I/O.
+resumable: files already written and readable are skipped, and SIGTERM / SIGINT stop it
+after the batch in flight with every finished file kept (the summary's "stopped"). Encoding
+runs in a thread pool while the model generates the next batch, so the generator does not
+wait on file I/O.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import tensorflow as tf
 import tqdm
 
 from vidgan import files
+from vidgan import stopping
 from vidgan.data import video_io
 
 MANIFEST = "manifest.json"
@@ -266,9 +269,15 @@ def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
     pending: collections.deque = collections.deque()
     # Bounded look-ahead: at most two batches wait for encoding while the next generates.
     max_pending = 2 * request.batch_size
-    with concurrent.futures.ThreadPoolExecutor(request.encode_workers) as pool:
+    stopped, written = None, 0
+    with stopping.StopSignals("the videos being written") as stop, \
+            concurrent.futures.ThreadPoolExecutor(request.encode_workers) as pool:
         for start in range(0, len(todo), request.batch_size):
+            if stop.requested:  # what is written stays; a re-run skips it
+                stopped = stop.requested
+                break
             batch = todo[start:start + request.batch_size]
+            written += len(batch)
             inputs = {"seed": tf.constant([s for s, _ in batch], tf.int64),
                       "truncation": truncation}
             if conditional:
@@ -284,7 +293,8 @@ def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
             pending.popleft().result()
             bar.update(1)
     bar.close()
-    _write_manifest(request.out_dir, settings, metadata, items, paths, complete=True)
-    return {"written": len(todo), "skipped": skipped, "out_dir": request.out_dir,
-            "manifest": os.path.join(request.out_dir, MANIFEST), "model": model_path}
+    _write_manifest(request.out_dir, settings, metadata, items, paths, complete=not stopped)
+    return {"written": written, "skipped": skipped, "out_dir": request.out_dir,
+            "manifest": os.path.join(request.out_dir, MANIFEST), "model": model_path,
+            "stopped": stopped, "remaining": len(todo) - written}
 

@@ -226,10 +226,11 @@ def _train_values(trainer):
 
 def test_resume_is_exact_with_augmentation(tiny_config, tmp_path):
     """4 steps straight == 2 steps, checkpoint, a new trainer restored, 2 more steps
-    (resnet3d with DiffAugment and R1: latents, augmentation and data resume exactly)."""
+    (resnet3d with DiffAugment, R1 and decaying learning rates: latents, augmentation,
+    data and the schedule resume exactly)."""
     config = _family(tiny_config, "resnet3d", **{
         "train.augment": "color,translation,cutout", "loss.penalty": "r1",
-        "loss.penalty_weight": 1.0, "train.steps": 4})
+        "loss.penalty_weight": 1.0, "train.steps": 4, "train.lr_decay_from": 0.25})
     straight = Trainer(config, str(tmp_path / "straight"), _one_device())
     it = straight.iterator(0)
     for _ in range(4):
@@ -271,3 +272,61 @@ def test_discriminator_heads_are_weighted_and_logged(tiny_config, tmp_path):
                                + 2.0 * values["loss/d_frames"], rtol=1e-5)
     np.testing.assert_allclose(values["d_logits/frames_real"],
                                0.5 * values["d_logits/video_real"], rtol=1e-4, atol=1e-6)
+
+
+def test_learning_rates_decay_linearly_to_zero_at_the_last_step(tiny_config, tmp_path):
+    """train.lr_decay_from=0.5 of 4 steps: both rates are constant through half the
+    updates, then fall linearly to 0 at the last one (D's schedule counts its n_critic
+    updates per step)."""
+    from vidgan.training.schedules import learning_rate  # noqa: PLC0415
+
+    assert learning_rate(1e-3, 1.0, 100) == 1e-3  # no decay: a plain constant
+    schedule = learning_rate(1e-3, 0.5, 100)
+    np.testing.assert_allclose([float(schedule(s)) for s in (0, 50, 75, 100, 120)],
+                               [1e-3, 1e-3, 5e-4, 0.0, 0.0], atol=1e-9)
+    config = override(tiny_config, {"train.steps": 4, "train.lr_decay_from": 0.5,
+                                    "train.n_critic": 2})
+    trainer = Trainer(config, str(tmp_path), _one_device())
+    it = trainer.iterator(0)
+    seen = []
+    for _ in range(4):
+        trainer.train_step(it)
+        seen.append(trainer.learning_rates())
+    t = config.train
+    # The rate each optimizer will use next: G after 1..4 updates, D after 2..8.
+    np.testing.assert_allclose(seen, [(t.g_lr, t.d_lr), (t.g_lr, t.d_lr),
+                                      (t.g_lr / 2, t.d_lr / 2), (0.0, 0.0)],
+                               rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("family", ["resnet3d", "dcgan3d"])
+def test_real_and_fake_judged_in_one_call_score_each_clip_as_two_calls(tiny_config, tmp_path,
+                                                                      family):
+    """D's heads on [real; fake] in one call give each row the logits of two separate calls
+    (spectral norm's power iteration reset between calls: one call steps it once). A D
+    with batch norm (dcgan3d norm=batch) is called twice, as its rows depend on each other."""
+    norm = {"model.dcgan3d.discriminator.norm": "batch"} if family == "dcgan3d" else {}
+    config = _family(tiny_config, family, **norm)
+    trainer = Trainer(config, str(tmp_path), _one_device())
+    d = trainer.discriminator
+    assert d.batch_statistics == (family == "dcgan3d")
+    shape = (4, *d.video_shape)
+    real = tf.random.stateless_uniform(shape, [1, 2], -1.0, 1.0)
+    fake = tf.random.stateless_uniform(shape, [3, 4], -1.0, 1.0)
+    conditions = {"seed": tf.constant([5, 6], tf.int64)} if d.uses_seed else {}
+    start = _values(d.weights)
+
+    def reset():
+        for var, value in zip(d.weights, start):
+            var.assign(value)
+
+    apart = []
+    for video in (real, fake):
+        reset()
+        apart.append(d({"video": video, **conditions}, training=True))
+    reset()
+    together = trainer._judge_both(real, fake, conditions)
+    for mine, theirs in zip(together, apart):
+        assert mine.keys() == theirs.keys()
+        for head in mine:
+            np.testing.assert_allclose(mine[head], theirs[head], rtol=1e-4, atol=1e-5)

@@ -52,6 +52,14 @@ def main(argv: list[str]) -> None:
         fail("synthesize", str(e))
     except OSError as e:  # disk full, encoder failure
         fail("synthesize", str(e), code=1)
+    except KeyboardInterrupt:  # a second SIGTERM / SIGINT: stop at once
+        fail("synthesize", f"interrupted; finished videos are kept in {_OUT_DIR.value}; "
+             "re-run the same command to write the rest", code=130)
+    if summary["stopped"]:
+        print(f"stopped by {summary['stopped']}: wrote {summary['written']} videos, "
+              f"{summary['remaining']} to go; re-run the same command to finish them (written "
+              f"ones are kept) in {summary['out_dir']}")
+        return
     print(f"wrote {summary['written']} videos ({summary['skipped']} were already there) to "
           f"{summary['out_dir']}; manifest: {summary['manifest']}")
 

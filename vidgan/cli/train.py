@@ -46,7 +46,7 @@ def main(argv: list[str]) -> None:
     except data.DataError as e:
         fail("train", str(e), code=1)
     except KeyboardInterrupt:
-        fail("train", "interrupted; a checkpoint was saved, re-run the command to resume",
+        fail("train", "interrupted; re-run the command to resume from the latest checkpoint",
              code=130)
     except OSError as e:  # unwritable workdir, full disk
         fail("train", str(e), code=1)

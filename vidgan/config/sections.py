@@ -108,12 +108,18 @@ class TrainConfig:
     d_lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    # Both learning rates stay constant for the first lr_decay_from * steps updates, then
+    # fall linearly to 0 at train.steps (1.0: no decay). A function of the optimizer's
+    # update count, so a resumed run continues the same schedule.
+    lr_decay_from: float = 1.0
     ema_decay: float = 0.999  # EMA of generator weights, warmed up over the first steps
     seed: int = 0  # latents and penalty noise are a pure function of (seed, step)
     # DiffAugment of every video D sees (real and fake, D and G updates): a comma-separated
     # list of vidgan.augment.AUGMENTATIONS, e.g. "color,translation,cutout"; "" = off
     augment: str = ""
-    strategy: str = "auto"  # "auto" | "one_device" | "mirrored"
+    # "auto" | "one_device" | "mirrored" | "multi_worker" (MultiWorkerMirroredStrategy from
+    # TF_CONFIG or Slurm) | "tpu" (TPUStrategy); vidgan.training.strategy
+    strategy: str = "auto"
     cpu_devices: int = 1  # logical CPU devices to mirror over when there is no GPU
     # "float32" | "mixed_bfloat16" (CPU with AVX512_BF16, TPU, Ampere+) | "mixed_float16"
     # (GPU; with dynamic loss scaling) | "auto" (mixed_bfloat16 where it runs natively,
@@ -146,16 +152,19 @@ def validate_train(t: TrainConfig) -> None:
     require(0 < t.g_lr < math.inf and 0 < t.d_lr < math.inf,
             "train.g_lr and train.d_lr must be finite and > 0")
     require(0 <= t.beta1 < 1 and 0 <= t.beta2 < 1, "train.beta1 and train.beta2 must be in [0, 1)")
+    require(0 <= t.lr_decay_from <= 1, "train.lr_decay_from must be in [0, 1] (1: no decay)")
     require(0 <= t.ema_decay < 1, "train.ema_decay must be in [0, 1)")
     require(0 <= t.seed < 2**32, "train.seed must be in [0, 2**32)")
-    choice(t.strategy, "train.strategy", ("auto", "one_device", "mirrored"))
+    choice(t.strategy, "train.strategy",
+           ("auto", "one_device", "mirrored", "multi_worker", "tpu"))
     choice(t.precision, "train.precision",
            ("float32", "mixed_bfloat16", "mixed_float16", "auto"))
     require(0 <= t.time_budget_minutes < math.inf,
             "train.time_budget_minutes must be >= 0 (0: no budget)")
     require(t.fvd_every >= 0, "train.fvd_every must be >= 0 (0: no FVD during training)")
     require(t.fvd_clips >= 2, "train.fvd_clips must be >= 2")
-    require(t.batch_size % t.cpu_devices == 0 or t.strategy == "one_device",
+    require(t.batch_size % t.cpu_devices == 0
+            or t.strategy in ("one_device", "multi_worker", "tpu"),
             f"train.batch_size={t.batch_size} must divide evenly over "
             f"train.cpu_devices={t.cpu_devices}")
 

@@ -143,6 +143,10 @@ class SRTrainer:
     def __init__(self, config: Config, workdir: str,
                  strategy: tf.distribute.Strategy | None = None):
         validate_sr(config.sr, config.data)
+        if config.train.strategy in ("multi_worker", "tpu") and strategy is None:
+            # Its loop has no chief / worker roles: every worker would write the workdir.
+            raise ConfigError(f"train-sr runs on one machine; train.strategy="
+                              f"{config.train.strategy} is for `vidgan train`")
         self.config, self.workdir = config, workdir
         self.strategy = strategy or make_strategy(config.train)
         self.global_batch = config.train.batch_size

@@ -1,5 +1,6 @@
 """The host side of training: resume, the periodic actions (log, samples, FVD, checkpoint),
-progress and ETA, the wall-time budget, and what happens on NaN, Ctrl-C and data failures.
+progress and ETA, the wall-time budget, and what happens on NaN, data failures and stop
+signals (SIGTERM / SIGINT: checkpoint the step reached and return; vidgan.stopping).
 
 An action is due every `every` steps and at the final step; a new metric or export plugs
 in as one more Action (TrainingLoop(trainer, extra_actions=...)), not as a loop edit.
@@ -17,7 +18,9 @@ import tensorflow as tf
 
 from vidgan import data as data_lib
 from vidgan import metrics
+from vidgan import stopping
 from vidgan.config import ConfigError
+from vidgan.training import strategy as strategy_lib
 from vidgan.training import summaries
 from vidgan.training import workdir as workdir_lib
 
@@ -77,7 +80,8 @@ class LogAction(Action):
         if self.loop.deadline is not None:
             remaining = min(remaining, self.loop.deadline - now)
         clips_per_sec = rate * t.batch_size * t.n_critic  # real clips through D
-        scalars = {**values, "lr/g": t.g_lr, "lr/d": t.d_lr,
+        g_lr, d_lr = self.loop.trainer.learning_rates()  # train.lr_decay_from may decay them
+        scalars = {**values, "lr/g": g_lr, "lr/d": d_lr,
                    "perf/steps_per_sec": rate, "perf/clips_per_sec": clips_per_sec}
         # Real-video sources: usable and skipped videos (by reason), growing as decoding
         # finds broken files.
@@ -170,7 +174,7 @@ class CheckpointAction(Action):
         self.loop, self.every = loop, loop.config.train.checkpoint_every
 
     def __call__(self, step: int, values: dict[str, float]) -> None:
-        self.loop.trainer.manager.save(checkpoint_number=step)
+        self.loop.trainer.save(step)
 
 
 class TrainingLoop:
@@ -183,48 +187,47 @@ class TrainingLoop:
         self.writer: tf.summary.SummaryWriter | None = None  # opened once there is work
         self.final = self.config.train.steps  # the budget may end the run earlier
         self.deadline: float | None = None  # perf_counter() time the budget ends
+        self.stopped: str | None = None  # the signal's name when SIGTERM/SIGINT stopped it
         self.log = LogAction(self)
         # Checkpoint last: a checkpoint is written after the step's other work succeeded.
-        self.actions: list[Action] = [self.log, SampleAction(self)]
-        if self.config.train.fvd_every:
-            self.actions.append(FVDAction(self))
+        # Samples and FVD are the chief's (what other workers would write is the same).
+        self.actions: list[Action] = [self.log]
+        if trainer.workers.chief:
+            self.actions.append(SampleAction(self))
+            if self.config.train.fvd_every:
+                self.actions.append(FVDAction(self))
         self.actions += [*extra_actions, CheckpointAction(self)]
 
     def run(self) -> int:
+        try:
+            return self._run()
+        finally:
+            self.trainer.workers.close()  # a non-chief worker's scratch checkpoints
+
+    def _run(self) -> int:
         t, tr = self.config.train, self.trainer
         run_start = time.perf_counter()
         if t.time_budget_minutes:
             self.deadline = run_start + 60.0 * t.time_budget_minutes
-        workdir_lib.ensure_writable(tr.workdir)
+        if tr.workers.chief:
+            workdir_lib.ensure_writable(tr.workdir)
         workdir_lib.check_resumable(tr.workdir, self.config)
         start = tr.restore()
+        tr.workers.check_same_step(start)
         if start >= t.steps:
             logging.info("Training already finished: step %d of %d in %s.", start, t.steps,
                          tr.workdir)
             return start
-        self.writer = tf.summary.create_file_writer(tr.workdir)
-        workdir_lib.write_config(tr.workdir, self.config, type(tr.strategy).__name__,
-                                 tr.replicas)
-        step = start
+        if tr.workers.chief:
+            self.writer = tf.summary.create_file_writer(tr.workdir)
+            workdir_lib.write_config(tr.workdir, self.config,
+                                     strategy_lib.strategy_name(tr.strategy),
+                                     tr.replicas)
+        else:
+            self.writer = tf.summary.create_noop_writer()
         try:
-            for action in self.actions:
-                action.start(start)
-            iterator = tr.iterator(start)
-            logging.info("Training steps %d..%d, global batch %d on %d replica(s), workdir %s%s",
-                         start + 1, t.steps, tr.global_batch, tr.replicas, tr.workdir,
-                         f", for at most {t.time_budget_minutes:g} min" if self.deadline else "")
-            while step < self.final:
-                values = tr.train_step(iterator)
-                step += 1
-                self._check_finite(values, step)
-                self.log.tick(step)
-                if self.deadline is not None and time.perf_counter() >= self.deadline:
-                    self.final = step  # the budget is spent: every action runs its last time
-                    logging.info("train.time_budget_minutes=%g reached at step %d.",
-                                 t.time_budget_minutes, step)
-                for action in self.actions:
-                    if action.due(step, self.final):
-                        action(step, values)
+            with stopping.StopSignals("the step in flight") as stop:
+                step = self._steps(start, stop)
         except (tf.errors.OpError, StopIteration) as e:
             # A data failure raised inside tf.data (e.g. every video failed to decode).
             message = getattr(e, "message", "") or str(e)
@@ -232,21 +235,73 @@ class TrainingLoop:
                 line = next(l for l in message.splitlines() if "DataError" in l)
                 raise data_lib.DataError(line.split("DataError:")[-1].strip()) from None
             raise
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # a second stop signal
             step = int(tr.step.numpy())  # the step variable, in case a step had completed
-            path = tr.manager.save(checkpoint_number=step)
-            logging.warning("Interrupted at step %d; saved %s. Re-run to resume.", step, path)
+            if tr.workers.multi_worker:
+                # Saving is collective and the other workers are elsewhere: no save.
+                logging.warning("Interrupted at step %d; the latest checkpoint is %s. Re-run "
+                                "to resume from it.", step, tr.workers.latest_checkpoint())
+            else:
+                path = tr.save(step)
+                logging.warning("Interrupted at step %d; saved %s. Re-run to resume.", step,
+                                path)
             raise
         finally:
             self.writer.flush()
-        logging.info("Done: %d steps in %.1f s; checkpoint %s", step - start,
-                     time.perf_counter() - run_start, tr.manager.latest_checkpoint)
+        if not self.stopped:
+            logging.info("Done: %d steps in %.1f s; checkpoint %s", step - start,
+                         time.perf_counter() - run_start, tr.workers.latest_checkpoint())
         return step
+
+    def _steps(self, start: int, stop: stopping.StopSignals) -> int:
+        """Steps from `start` to the end (train.steps, the budget, or a stop signal)."""
+        t, tr = self.config.train, self.trainer
+        for action in self.actions:
+            action.start(start)
+        iterator = tr.iterator(start)
+        logging.info("Training steps %d..%d, global batch %d on %d replica(s), workdir %s%s",
+                     start + 1, t.steps, tr.global_batch, tr.replicas, tr.workdir,
+                     f", for at most {t.time_budget_minutes:g} min" if self.deadline else "")
+        step = start
+        while step < self.final:
+            values = tr.train_step(iterator)
+            step += 1
+            self._check_finite(values, step)
+            self.log.tick(step)
+            # Workers agree on both ends (one of them may be past the budget or signalled
+            # first), so they leave at the same step.
+            spent = self.deadline is not None and time.perf_counter() >= self.deadline
+            spent, stopping_now = tr.workers.any(spent, bool(stop.requested))
+            stopping_now = stopping_now and step < self.final
+            if spent and step < self.final:
+                self.final = step  # the budget is spent: every action runs its last time
+                logging.info("train.time_budget_minutes=%g reached at step %d.",
+                             t.time_budget_minutes, step)
+                stopping_now = False
+            for action in self.actions:
+                if action.due(step, self.final):
+                    action(step, values)
+            if stopping_now:
+                self._save_and_stop(step, stop.requested or "another worker's stop signal")
+                break
+        return step
+
+    def _save_and_stop(self, step: int, signal_name: str) -> None:
+        """A stop signal arrived (here or on another worker): checkpoint the step reached
+        (unless that step's checkpoint was just written) and say how to resume."""
+        # Whether this step's checkpoint was just written is the same on every worker
+        # (saving is collective: all save, or none).
+        saved = any(isinstance(a, CheckpointAction) and a.due(step, self.final)
+                    for a in self.actions)
+        path = self.trainer.workers.latest_checkpoint() if saved else self.trainer.save(step)
+        self.stopped = signal_name
+        logging.warning("Stopped by %s at step %d of %d; saved %s. Re-run the same command "
+                        "to resume.", signal_name, step, self.final, path)
 
     def _check_finite(self, values: dict[str, float], step: int) -> None:
         bad = {k: v for k, v in values.items() if not np.isfinite(v)}
         if bad:
-            latest = self.trainer.manager.latest_checkpoint or "none yet"
+            latest = self.trainer.workers.latest_checkpoint() or "none yet"
             raise NonFiniteLossError(
                 f"non-finite values at step {step}: "
                 + ", ".join(f"{k}={v}" for k, v in sorted(bad.items()))

@@ -11,7 +11,6 @@ the data is a pure function of (data.seed, i), so a resumed run continues exactl
 from __future__ import annotations
 
 import contextlib
-import os
 
 from absl import logging
 import keras
@@ -27,6 +26,8 @@ from vidgan.config import Config, ConfigError
 from vidgan.models import sampling
 from vidgan.rng import RowRandom
 from vidgan.training.loop import TrainingLoop
+from vidgan.training.schedules import learning_rate
+from vidgan.training.workers import Workers
 from vidgan.training.strategy import check_batch, make_strategy
 
 # Streams of the stateless RNG, folded into (train.seed, step).
@@ -82,8 +83,11 @@ class Trainer:
             models.build(self.generator, self.discriminator)
             models.build(self.ema_generator)
             self.ema_generator.set_weights(self.generator.get_weights())
-            self.g_optimizer = keras.optimizers.Adam(t.g_lr, beta_1=t.beta1, beta_2=t.beta2)
-            self.d_optimizer = keras.optimizers.Adam(t.d_lr, beta_1=t.beta1, beta_2=t.beta2)
+            self.g_optimizer = keras.optimizers.Adam(
+                learning_rate(t.g_lr, t.lr_decay_from, t.steps), beta_1=t.beta1, beta_2=t.beta2)
+            self.d_optimizer = keras.optimizers.Adam(
+                learning_rate(t.d_lr, t.lr_decay_from, t.steps * t.n_critic),
+                beta_1=t.beta1, beta_2=t.beta2)
             if self.precision == "mixed_float16":  # float16 gradients underflow without it
                 self.g_optimizer = keras.optimizers.LossScaleOptimizer(self.g_optimizer)
                 self.d_optimizer = keras.optimizers.LossScaleOptimizer(self.d_optimizer)
@@ -96,9 +100,9 @@ class Trainer:
             step=self.step, generator=self.generator, ema_generator=self.ema_generator,
             discriminator=self.discriminator, g_optimizer=self.g_optimizer,
             d_optimizer=self.d_optimizer)
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(workdir, "checkpoints"),
-            max_to_keep=t.keep_checkpoints)
+        # Multi-worker: the chief writes the workdir, the others save into scratch.
+        self.workers = Workers(self.strategy, workdir)
+        self.manager = self.workers.manager(self.checkpoint, t.keep_checkpoints)
         self._train_step = tf.function(self._step_fn)
         self.input_specs = self.generator.input_specs()
         self.data_inputs = tuple(name for name, spec in self.input_specs.items()
@@ -210,6 +214,22 @@ class Trainer:
         w = self.discriminator.head_weights
         return tf.add_n([w[h] * losses_lib.per_example(heads[h]) for h in sorted(heads)])
 
+    def _judge_both(self, real: tf.Tensor, fake: tf.Tensor,
+                    conditions: dict) -> tuple[dict[str, tf.Tensor], dict[str, tf.Tensor]]:
+        """D's heads on real and fake [B_local, T, H, W, 3] in ONE call on [2 B_local, ...]:
+        half the ops of two calls, and at these sizes the step is bound by per-op cost,
+        not FLOPs. Without batch statistics in D each row's logits are unchanged."""
+        if self.discriminator.batch_statistics:  # batch norm: real and fake apart, as before
+            return (self.discriminator({"video": real, **conditions}, training=True),
+                    self.discriminator({"video": fake, **conditions}, training=True))
+        rows = tf.shape(real)[0]
+        both = {name: (value if name == "seed" else tf.concat([value, value], 0))
+                for name, value in conditions.items()}
+        heads = self.discriminator({"video": tf.concat([real, fake], 0), **both},
+                                   training=True)
+        return ({h: v[:rows] for h, v in heads.items()},
+                {h: v[rows:] for h, v in heads.items()})
+
     def _d_update(self, batch: dict, step: tf.Tensor,
                   index: int) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
         """batch: this replica's real batch ({"video": [B_local, T, H, W, 3], ...}).
@@ -224,8 +244,7 @@ class Trainer:
             # Augmented once: the logits and the penalty see the same clips.
             real = self._augmented(real, step, _AUGMENT_D_REAL, index)
             fake = self._augmented(fake, step, _AUGMENT_D_FAKE, index)
-            real_heads = self.discriminator({"video": real, **conditions}, training=True)
-            fake_heads = self.discriminator({"video": fake, **conditions}, training=True)
+            real_heads, fake_heads = self._judge_both(real, fake, conditions)
             parts = {h: self.loss.discriminator(real_heads[h], fake_heads[h]) for h in weights}
             total = tf.add_n([weights[h] * parts[h].total for h in sorted(weights)])
             penalty = self.penalty(
@@ -304,9 +323,18 @@ class Trainer:
             ema.assign(var)
 
     # --- public API ------------------------------------------------------------
+    def learning_rates(self) -> tuple[float, float]:
+        """(G's, D's) learning rate for their next update."""
+        return tuple(float(tf.convert_to_tensor(opt.learning_rate).numpy())
+                     for opt in (self.g_optimizer, self.d_optimizer))
+
+    def save(self, step: int) -> str:
+        """Checkpoints `step` (on every worker: saving is collective); returns the path."""
+        return self.manager.save(checkpoint_number=step)
+
     def restore(self) -> int:
         """Restores the latest checkpoint in the workdir, if any; returns the step."""
-        latest = self.manager.latest_checkpoint
+        latest = self.workers.latest_checkpoint()
         if latest:
             try:
                 self.checkpoint.restore(latest).assert_existing_objects_matched()
@@ -324,7 +352,9 @@ class Trainer:
                                      start_index=start_step * per_step)
 
     def iterator(self, start_step: int):
-        return iter(self.strategy.experimental_distribute_dataset(self.dataset(start_step)))
+        """Each replica's rows of every global batch (rows [i*b, (i+1)*b) for replica i,
+        as `_rows` assumes): any number of workers and devices sees what one device would."""
+        return self.workers.distribute(lambda: self.dataset(start_step), self.global_batch)
 
     def train_step(self, iterator) -> dict[str, float]:
         """Runs one step; returns its metrics as Python floats."""

@@ -97,5 +97,8 @@ def write_config(workdir: str, config: config_lib.Config, strategy_name: str,
         "created": created,
         "started": now,
     }
-    with tf.io.gfile.GFile(path, "w") as f:
+    # Written beside, then renamed (tf.io.gfile: also on gs://), so a reader (another
+    # worker checking that the run resumes) never sees half a file.
+    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
         json.dump(record, f, indent=2, sort_keys=True)
+    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)

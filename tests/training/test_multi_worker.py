@@ -1,0 +1,74 @@
+"""Multi-worker training (train.strategy=multi_worker): worker processes on loopback
+ports with TF_CONFIG, against one process mirrored over 2 CPU devices."""
+
+import glob
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import (REPO, assert_one_line_error, free_ports, run_concurrently, tf_config,
+                     vidgan, vidgan_argv)
+
+TINY = os.path.join(REPO, "experiments", "quickstart.py") + ":tiny"
+
+
+def checkpoint_values(path):
+    reader = tf.train.load_checkpoint(path)
+    names = [n for n in reader.get_variable_to_shape_map() if "/.ATTRIBUTES/" in n]
+    return {n: reader.get_tensor(n) for n in names if "save_counter" not in n}
+
+
+@pytest.mark.slow
+def test_two_workers_match_one_process_on_two_devices(tmp_path):
+    """2 workers x 1 CPU device end with the weights (G, D, EMA, Adam slots, step) of 1
+    process x 2 mirrored devices on the same global batch: each worker got its rows of
+    every batch and its latents. Only the chief writes the workdir; the other worker's
+    scratch checkpoints are gone. Resuming the 2-worker run continues it."""
+    common = [f"--config={TINY}", "--config.train.steps=3", "--config.train.log_every=1",
+              "--config.train.checkpoint_every=2"]
+    workers = str(tmp_path / "workers")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    ports = free_ports(2)
+    commands = {i: vidgan_argv("train", *common, f"--workdir={workers}",
+                               "--config.train.strategy=multi_worker") for i in range(2)}
+    commands["mirrored"] = vidgan_argv("train", *common, f"--workdir={tmp_path / 'mirrored'}",
+                                       "--config.train.strategy=mirrored",
+                                       "--config.train.cpu_devices=2")
+    env = {i: {"TF_CONFIG": tf_config(ports, i), "TMPDIR": str(scratch)} for i in range(2)}
+    results = run_concurrently(commands, timeout=300, env=env)
+    for name, result in results.items():
+        assert result.returncode == 0, (name, result.stderr[-3000:])
+    assert "MultiWorkerMirroredStrategy over 2 replica(s)" in results[0].stderr
+
+    a = checkpoint_values(os.path.join(workers, "checkpoints", "ckpt-3"))
+    b = checkpoint_values(os.path.join(tmp_path, "mirrored", "checkpoints", "ckpt-3"))
+    assert a.keys() == b.keys() and len(a) > 20
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, err_msg=name)
+    # One writer: one event file, one set of samples; no scratch left behind.
+    assert len(glob.glob(os.path.join(workers, "events.out.tfevents.*"))) == 1
+    assert sorted(os.listdir(os.path.join(workers, "samples"))) == sorted(
+        os.listdir(os.path.join(tmp_path, "mirrored", "samples")))
+    assert not list(scratch.iterdir())
+
+    more = [a.replace("steps=3", "steps=4") for a in common]
+    ports = free_ports(2)
+    env = {i: {"TF_CONFIG": tf_config(ports, i), "TMPDIR": str(scratch)} for i in range(2)}
+    resumed = run_concurrently({i: vidgan_argv("train", *more, f"--workdir={workers}",
+                                               "--config.train.strategy=multi_worker")
+                                for i in range(2)}, timeout=300, env=env)
+    for name, result in resumed.items():
+        assert result.returncode == 0, (name, result.stderr[-3000:])
+        assert "at step 3." in result.stderr  # "Resumed from ... at step 3."
+    assert os.path.exists(os.path.join(workers, "checkpoints", "ckpt-4.index"))
+
+
+def test_multi_worker_without_a_cluster_is_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)  # the tests may run inside a cluster job
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    result = vidgan("train", f"--config={TINY}", f"--workdir={tmp_path}",
+                    "--config.train.strategy=multi_worker")
+    assert_one_line_error(result, "train", "needs the cluster in TF_CONFIG")
