@@ -32,6 +32,9 @@ setuptools.setup(
         # FFmpeg + libx264 bundled in the wheel, in process: H.264 mp4 that browsers play.
         "av>=12",
         "tqdm>=4.60",
+        # A process pool that survives a crashed worker and has per-task timeouts: native
+        # decoders run in it, so a crash or hang on one file costs that file (data.isolation).
+        "pebble>=5.1,<6",
         # Only its pure-TF ops load on TF 2.21 (see BUILD.md); used by later passes.
         "tensorflow-io>=0.37,<0.38",
     ],

@@ -215,6 +215,8 @@ INVALID = [
     ([("train.beta2", -0.1)], "train.beta2"),
     ([("train.ema_decay", 1.0)], "train.ema_decay"),
     ([("train.lr_decay_from", 1.5)], "train.lr_decay_from"),
+    ([("data.height", 100000)], "data.height"),
+    ([("data.num_frames", 5000)], "data.num_frames"),
     ([("train.lr_decay_from", -0.1)], "train.lr_decay_from"),
     ([("train.seed", -1)], "train.seed"),
     ([("train.seed", 2**32)], "train.seed"),

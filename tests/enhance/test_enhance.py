@@ -782,6 +782,25 @@ def test_enhance_file_errors(frame_folder, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("side, spec, fails", [
+    (1, "sharpen", "sharpen"), (2, "denoise", "denoise"), (2, "bicubic2x,sharpen", None),
+    (4, "denoise", None)])
+def test_enhance_file_refuses_frames_too_small_for_a_pass(tmp_path, side, spec, fails):
+    """A pass whose reflect padding does not fit the frames (as they reach it: SR enlarges
+    them first) is named in an EnhanceError, not TensorFlow's MirrorPad error."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for t in range(3):
+        assert cv2.imwrite(str(folder / f"{t:03d}.png"), np.full((side, side, 3), 80 * t,
+                                                                 np.uint8))
+    out = str(tmp_path / "o.mp4")
+    if fails:
+        with pytest.raises(EnhanceError, match=f"too small for {fails}"):
+            video_lib.enhance_file(str(folder), out, spec, progress=False)
+    else:
+        assert video_lib.enhance_file(str(folder), out, spec, progress=False)["frames"] == 3
+
+
 AVI_T, AVI_H, AVI_W = 20, 16, 24
 
 

@@ -45,6 +45,9 @@ _OVERWRITE = flags.DEFINE_bool("overwrite", False,
 _STATS = flags.DEFINE_bool("stats", False,
                            "Describe --input (videos, or a prepared dataset) and exit.")
 _PROGRESS = flags.DEFINE_bool("progress", True, "Show a progress bar.")
+_DECODE_TIMEOUT = flags.DEFINE_float(
+    "decode_timeout", 120.0, "Seconds a video may take to decode and encode, plus 0.1 s per "
+    "frame its header claims; a video over it is skipped (decoder timed out).", lower_bound=1)
 
 
 def _size(n: int) -> str:
@@ -129,13 +132,23 @@ def main(argv: list[str]) -> None:
             image_format=_IMAGE_FORMAT.value, jpeg_quality=_JPEG_QUALITY.value,
             shorter_side=_SHORTER_SIDE.value, max_resolution=_MAX_RESOLUTION.value,
             min_frames=_MIN_FRAMES.value, progress=_PROGRESS.value,
-            overwrite=_OVERWRITE.value)
+            overwrite=_OVERWRITE.value, decode_timeout=_DECODE_TIMEOUT.value)
     except sources.DataError as e:
         fail("prepare", str(e), code=1)
     except FileExistsError as e:
         fail("prepare", str(e))
     except OSError as e:  # unwritable output, full disk
         fail("prepare", last_line(e), code=1)
+    except KeyboardInterrupt:  # prepare: a second SIGTERM / SIGINT, stopped at once
+        fail("prepare", "interrupted" + ("" if _STATS.value else (
+            f"; what is written is kept in {_OUTPUT.value}: re-run the same command to "
+            "finish")), code=130)
+    if summary["stopped"]:
+        done, remaining = summary["videos_done"], summary["remaining"]
+        print(f"stopped by {summary['stopped']}: {done} of {done + remaining} videos done; "
+              "re-run the same command to finish (what is written is kept in "
+              f"{summary['output_dir']})")
+        return
     _print_summary(summary)
 
 

@@ -10,6 +10,10 @@ import math
 from vidgan.config.tree import choice, require
 
 
+MAX_SIDE = 4096  # data.height, data.width
+MAX_FRAMES = 1024  # data.num_frames
+
+
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
     """What the trainer sees: clips of `num_frames` x `height` x `width` x 3."""
@@ -71,6 +75,10 @@ def validate_data(d: DataConfig) -> None:
     for name in ("num_frames", "height", "width", "fps", "num_objects"):
         require(getattr(d, name) >= 1, f"data.{name} must be >= 1")
     require(min(d.height, d.width) >= 8, "data.height and data.width must be >= 8")
+    # Past these, tensor sizes overflow int32 long before memory runs out.
+    require(max(d.height, d.width) <= MAX_SIDE,
+            f"data.height and data.width must be <= {MAX_SIDE}")
+    require(d.num_frames <= MAX_FRAMES, f"data.num_frames must be <= {MAX_FRAMES}")
     require(0 < d.object_size < 1, "data.object_size must be in (0, 1)")
     require(0 <= d.max_speed <= 1, "data.max_speed must be in [0, 1]")
     require(d.labels or not d.class_names, "data.class_names is set but data.labels=false")

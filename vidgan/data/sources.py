@@ -7,14 +7,16 @@ VIDEO_EXTENSIONS; a frame folder is a folder holding images (its frames, in nume
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import dataclasses
+import functools
 import glob
 import os
+from typing import Iterator
 
 from absl import logging
 import tensorflow as tf
 
+from vidgan.data import isolation
 from vidgan.data import video_io
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".gif", ".mov", ".m4v", ".mpg",
@@ -120,6 +122,7 @@ def select_split(videos: list[Video], split: str, seed: int,
 def check(video: Video, min_frames: int, max_resolution: int,
           default_fps: float) -> tuple[Video | None, str]:
     """Probes one video; returns (video with info, "") or (None, reason)."""
+    isolation.inject_fault(video.path, "probe")
     try:
         info = video_io.probe(video.path, default_fps)
     except video_io.VideoReadError as e:
@@ -131,10 +134,24 @@ def check(video: Video, min_frames: int, max_resolution: int,
     return dataclasses.replace(video, info=info), ""
 
 
+def check_isolated(videos: list[Video], min_frames: int, max_resolution: int,
+                   default_fps: float, workers: int,
+                   timeout: float = isolation.PROBE_TIMEOUT
+                   ) -> Iterator[tuple[Video | None, str]]:
+    """`check` of each video, in order, in worker processes (vidgan.data.isolation): a
+    probe that crashes or hangs for `timeout` s gives (None, "decoder crashed" / "decoder
+    timed out") for that video only."""
+    probe = functools.partial(check, min_frames=min_frames, max_resolution=max_resolution,
+                              default_fps=default_fps)
+    for result in isolation.isolated_map(probe, videos, workers, timeout):
+        yield (None, result.reason) if isinstance(result, isolation.Failed) else result
+
+
 def scan(path: str, kind: str, labels: bool, split: str, seed: int, test_fraction: float,
          min_frames: int, max_resolution: int, default_fps: float,
-         workers: int = 4) -> ScanReport:
-    """Lists, splits and probes (in parallel threads; OpenCV releases the GIL) the videos.
+         workers: int = 4, timeout: float = isolation.PROBE_TIMEOUT) -> ScanReport:
+    """Lists, splits and probes (in worker processes: check_isolated, `timeout` s per
+    video) the videos.
 
     Each skipped video is logged once with its reason. Raises DataError if none is usable.
     """
@@ -143,9 +160,8 @@ def scan(path: str, kind: str, labels: bool, split: str, seed: int, test_fractio
     if not chosen:
         raise DataError(f"the {split} split of {path} is empty ({len(videos)} videos, "
                         f"test_fraction={test_fraction})")
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        results = list(pool.map(
-            lambda v: check(v, min_frames, max_resolution, default_fps), chosen))
+    results = list(check_isolated(chosen, min_frames, max_resolution, default_fps, workers,
+                                  timeout))
     report = ScanReport([v for v, _ in results if v is not None], class_names,
                         [(v.path, reason) for v, (ok, reason) in zip(chosen, results)
                          if ok is None])

@@ -49,6 +49,11 @@ class VideoPass(keras.layers.Layer):
             return pixels.to_uint8(y)
         return tf.cast(y, dtype)
 
+    def min_size(self) -> int:
+        """The smallest frame side (pixels) the pass accepts (its reflect padding must be
+        smaller than the frame)."""
+        return 1
+
     def enhance(self, x: tf.Tensor) -> tf.Tensor:
         raise NotImplementedError
 
@@ -95,6 +100,9 @@ class Denoise(VideoPass):
         sigma = 2.0 * self.range_sigma  # [0, 1] units -> [-1, 1] units
         d2 = tf.reduce_mean(tf.square(a - b), axis=-1, keepdims=True)
         return tf.exp(-d2 / (2.0 * sigma * sigma))
+
+    def min_size(self) -> int:
+        return math.ceil(2 * self.spatial_sigma) + 1
 
     def _bilateral(self, frames: tf.Tensor) -> tf.Tensor:
         r = math.ceil(2 * self.spatial_sigma)
@@ -145,6 +153,9 @@ class Sharpen(VideoPass):
         self.amount = float(amount)
         self.radius = float(radius)
         self.threshold = float(threshold)
+
+    def min_size(self) -> int:
+        return math.ceil(2 * self.radius) + 1  # the blur's reflect padding + 1
 
     def enhance(self, x):
         frames = self.frames(x)

@@ -33,6 +33,18 @@ def temporal_context(passes) -> int:
     return sum(1 for p in passes if _reads_neighbours(p))
 
 
+def check_frame_size(passes: list, width: int, height: int, name: str) -> None:
+    """EnhanceError naming the first pass whose padding does not fit the frames as they
+    reach it (super-resolution enlarges them for the passes after it)."""
+    side = min(width, height)
+    for p in passes:
+        if side < p.min_size():
+            raise EnhanceError(f"{name}: frames of {width}x{height} are too small for "
+                               f"{p.name} (it needs at least {p.min_size()} pixels a side "
+                               f"where it runs)")
+        side *= getattr(p, "scale", 1)
+
+
 def enhance_file(input_path: str, output_path: str, spec: str, sr_workdir: str | None = None,
                  chunk: int = 32, fps: float | None = None, progress: bool = True) -> dict:
     """Enhances `input_path` (any video OpenCV reads, or a frame folder) into an H.264
@@ -46,6 +58,7 @@ def enhance_file(input_path: str, output_path: str, spec: str, sr_workdir: str |
     except video_io.VideoReadError as e:
         raise EnhanceError(f"{input_path}: {e}") from None
     passes = build_chain(spec, sr_workdir)
+    check_frame_size(passes, info.width, info.height, input_path)
     chain = Enhancement(passes)
     run = tf.function(chain, input_signature=[tf.TensorSpec([1, None, None, None, 3], tf.uint8)])
     context = temporal_context(passes)
