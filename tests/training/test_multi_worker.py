@@ -72,3 +72,45 @@ def test_multi_worker_without_a_cluster_is_a_one_line_error(tmp_path, monkeypatc
     result = vidgan("train", f"--config={TINY}", f"--workdir={tmp_path}",
                     "--config.train.strategy=multi_worker")
     assert_one_line_error(result, "train", "needs the cluster in TF_CONFIG")
+
+
+@pytest.mark.slow
+def test_sigterm_to_one_worker_makes_every_worker_save_the_same_step(tmp_path):
+    """Preemption of one worker (SIGTERM to worker 1 only): both finish the step in
+    flight, save the same step between periodic checkpoints (saving is collective), and
+    exit 0; worker 0 (the chief) says it stopped on another worker's signal."""
+    import signal  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from helpers import cli_env  # noqa: PLC0415
+
+    workdir = str(tmp_path / "workers")
+    ports = free_ports(2)
+    argv = vidgan_argv("train", f"--config={TINY}", f"--workdir={workdir}",
+                       "--config.train.strategy=multi_worker", "--config.train.steps=100000",
+                       "--config.train.log_every=1", "--config.train.checkpoint_every=1000",
+                       "--config.train.sample_every=1000")
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              cwd=REPO, env={**cli_env(), "TF_CONFIG": tf_config(ports, i),
+                                             "TMPDIR": str(tmp_path)}) for i in range(2)]
+    try:
+        deadline = time.time() + 240
+        for line in procs[1].stdout:  # worker 1 logs its steps too
+            assert time.time() < deadline, "no step logged within 240 s"
+            if " step 3/100000" in line:
+                break
+        procs[1].send_signal(signal.SIGTERM)
+        logs = [procs[1].stdout.read(), procs[0].communicate(timeout=120)[0]]
+        codes = [procs[1].wait(timeout=120), procs[0].returncode]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+    assert codes == [0, 0], logs
+    assert "Stopped by SIGTERM at step" in logs[0]
+    assert "Stopped by another worker's stop signal at step" in logs[1]
+    steps = [int(log.split("Stopped by")[1].split(" at step ")[1].split()[0]) for log in logs]
+    assert steps[0] == steps[1] and 3 <= steps[0] < 1000
+    saved = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    assert saved.endswith(f"ckpt-{steps[0]}")
