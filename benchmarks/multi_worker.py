@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,23 +28,10 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from vidgan.training.workers import loopback_cluster  # noqa: E402
 STEP_LINE = re.compile(r" step (\d+)/\d+ .*\| ([0-9.]+) steps/s")
-
-
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
-def tf_config(ports: list[int], index: int) -> str:
-    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                       "task": {"type": "worker", "index": index}})
 
 
 def run_all(commands: list[tuple[list[str], dict]]) -> list[str]:
@@ -77,10 +63,9 @@ def train_layouts(config: str, steps: int) -> dict:
         mirrored = run_all([(common + [f"--workdir={tmp}/mirrored",
                                        "--config.train.strategy=mirrored",
                                        "--config.train.cpu_devices=2"], {})])[0]
-        ports = free_ports(2)
         workers = run_all([(common + [f"--workdir={tmp}/workers",
                                       "--config.train.strategy=multi_worker"],
-                            {"TF_CONFIG": tf_config(ports, i)}) for i in range(2)])
+                            {"TF_CONFIG": tf_config}) for tf_config in loopback_cluster(2)])
     return {"mirrored_1x2_s": step_seconds(mirrored), "workers_2x1_s": step_seconds(workers[0])}
 
 
@@ -108,7 +93,6 @@ print(json.dumps({"median_s": statistics.median(times)}))
 
 
 def weight_count(config: str) -> int:
-    sys.path.insert(0, REPO)
     from vidgan import config as config_lib  # noqa: PLC0415
     from vidgan import models  # noqa: PLC0415
 
@@ -119,11 +103,10 @@ def weight_count(config: str) -> int:
 
 
 def all_reduce_seconds(size: int, reps: int = 30) -> float:
-    ports = free_ports(2)
     procs = [subprocess.Popen([sys.executable, "-c", ALL_REDUCE, str(size), str(reps)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
-                                   "TF_CONFIG": tf_config(ports, i)}) for i in range(2)]
+                                   "TF_CONFIG": tf_config}) for tf_config in loopback_cluster(2)]
     outs = [p.communicate(timeout=600) for p in procs]
     for p, (out, err) in zip(procs, outs):
         if p.returncode:

@@ -75,26 +75,28 @@ def run_concurrently(commands: dict, timeout: float = 180, env: dict | None = No
     return results
 
 
-def free_ports(n: int) -> list[int]:
-    """`n` TCP ports free on 127.0.0.1 (loopback only) at the time of the call."""
-    import socket  # noqa: PLC0415
+def checkpoint_values(path: str) -> dict:
+    """Every saved variable of a tf.train.Checkpoint (weights, optimizer slots, counters;
+    not the save counter) by name."""
+    import tensorflow as tf  # noqa: PLC0415
 
-    sockets = [socket.socket() for _ in range(n)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
+    reader = tf.train.load_checkpoint(path)
+    names = [n for n in reader.get_variable_to_shape_map() if "/.ATTRIBUTES/" in n]
+    return {n: reader.get_tensor(n) for n in names if "save_counter" not in n}
 
 
-def tf_config(ports: list[int], index: int) -> str:
-    """TF_CONFIG of worker `index` of a cluster of workers on loopback `ports`."""
-    import json  # noqa: PLC0415
+def assert_same_checkpoints(a_path: str, b_path: str, rtol: float = 1e-5,
+                            atol: float = 1e-6) -> dict:
+    """The two checkpoints hold the same variables (G, D, EMA, Adam slots, step), equal
+    within float round-off; returns the first's values."""
+    import numpy as np  # noqa: PLC0415
 
-    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                       "task": {"type": "worker", "index": index}})
+    a, b = checkpoint_values(a_path), checkpoint_values(b_path)
+    assert a.keys() == b.keys() and len(a) > 20
+    assert any("ema_generator" in n for n in a) and any("d_optimizer" in n for n in a)
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], rtol=rtol, atol=atol, err_msg=name)
+    return a
 
 
 def assert_one_line_error(result, command: str, message: str, code: int = 2) -> None:

@@ -9,8 +9,10 @@ process every method is the plain single-process behaviour.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import tempfile
 from typing import Callable
 
@@ -100,3 +102,18 @@ class Workers:
             return make_dataset().flat_map(parts)
 
         return iter(self.strategy.distribute_datasets_from_function(worker_dataset))
+
+
+def loopback_cluster(n: int) -> list[str]:
+    """TF_CONFIG of each of `n` workers on free 127.0.0.1 ports: a cluster on one machine
+    (tests, benchmarks, trying multi_worker out). The ports are free when chosen."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        workers = [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+    return [json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}})
+            for i in range(n)]
