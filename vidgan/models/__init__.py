@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Callable
 
-from vidgan.models import dcgan3d, resblocks, resnet3d
+from vidgan.models import dcgan3d, motion, resblocks, resnet3d
 from vidgan.models.base import Discriminator, Generator, InputSpec
 from vidgan.models.dcgan3d import VideoDiscriminator, VideoGenerator
+from vidgan.models.motion import MotionContentGenerator
 from vidgan.models.layers import StagePlan, plan_stages
 from vidgan.models.resnet3d import ResNet3DDiscriminator, ResNet3DGenerator
 
@@ -106,12 +107,9 @@ def _check_dcgan3d(section: dcgan3d.DCGAN3DConfig, config: "Config") -> list[str
     return problems
 
 
-def _check_resnet3d(section: resnet3d.ResNet3DConfig, config: "Config") -> list[str]:
-    g, d = section.generator, section.discriminator
-    problems = _widths(section) + _choices(g.conv, "generator.conv", resblocks.CONVS)
-    problems += _choices(d.conv, "discriminator.conv", resblocks.CONVS)
-    problems += _choices(g.upsample, "generator.upsample", resblocks.UPSAMPLES)
-    problems += _choices(g.time_padding, "generator.time_padding", resblocks.TIME_PADDINGS)
+def _check_dual_discriminator(d: resnet3d.ResNet3DDiscriminatorConfig,
+                              config: "Config") -> list[str]:
+    problems = _choices(d.conv, "discriminator.conv", resblocks.CONVS)
     data = config.data
     if not 0 <= d.frames <= data.num_frames:
         problems.append(f"discriminator.frames must be in [0, data.num_frames="
@@ -122,10 +120,35 @@ def _check_resnet3d(section: resnet3d.ResNet3DConfig, config: "Config") -> list[
     if s not in (1, 2, 4) or data.height % (4 * s) or data.width % (4 * s):
         problems.append(f"discriminator.video_downsample must be 1, 2 or 4 and leave H and W "
                         f"multiples of 4 (data is {data.height}x{data.width}), got {s}")
+    return problems
+
+
+def _check_resnet3d(section: resnet3d.ResNet3DConfig, config: "Config") -> list[str]:
+    g = section.generator
+    problems = _widths(section) + _choices(g.conv, "generator.conv", resblocks.CONVS)
+    problems += _choices(g.upsample, "generator.upsample", resblocks.UPSAMPLES)
+    problems += _choices(g.time_padding, "generator.time_padding", resblocks.TIME_PADDINGS)
+    problems += _check_dual_discriminator(section.discriminator, config)
     if g.rgb_mix < 0:
         problems.append("generator.rgb_mix must be >= 0 (0: no mixing conv)")
     if g.embed_dim < 1:
         problems.append("generator.embed_dim must be >= 1")
+    return problems
+
+
+def _check_motion(section: motion.MotionConfig, config: "Config") -> list[str]:
+    g = section.generator
+    problems = _widths(section) + _check_dual_discriminator(section.discriminator, config)
+    if g.motion_dim < 1:
+        problems.append("generator.motion_dim must be >= 1")
+    if g.motion_every < 1:
+        problems.append("generator.motion_every must be >= 1")
+    stages = plan_stages(1, config.data.height, config.data.width).num_stages
+    if not 0 <= g.temporal_stages <= stages:
+        problems.append(f"generator.temporal_stages must be in [0, {stages}] (the stages of "
+                        f"{config.data.height}x{config.data.width}), got {g.temporal_stages}")
+    if g.rgb_mix < 0:
+        problems.append("generator.rgb_mix must be >= 0 (0: no mixing conv)")
     return problems
 
 
@@ -148,6 +171,15 @@ register_family(Family(
     check=_check_resnet3d, tiny=_tiny, default_loss="hinge",
     description="residual BigGAN/DVD-GAN blocks, resize-then-conv up, spectral-norm D",
     conditional=True, context=True))
+register_family(Family(
+    name="motion", config=motion.MotionConfig,
+    generator=lambda data, s, name: MotionContentGenerator(
+        *_shape(data), **dataclasses.asdict(s.generator), name=name),
+    discriminator=lambda data, s, name: ResNet3DDiscriminator(
+        *_shape(data), **dataclasses.asdict(s.discriminator), name=name),
+    check=_check_motion, tiny=_tiny, default_loss="hinge",
+    description="motion-content (MoCoGAN / StyleGAN-V): content code + interpolated motion "
+                "codes, per-frame 2D residual G, dual D"))
 
 
 def section(config: "Config"):
@@ -187,7 +219,8 @@ def build(generator: Generator, discriminator: Discriminator | None = None) -> N
 
 
 __all__ = [
-    "Discriminator", "FAMILIES", "Family", "Generator", "InputSpec", "ResNet3DDiscriminator",
+    "Discriminator", "FAMILIES", "Family", "Generator", "InputSpec", "MotionContentGenerator",
+    "ResNet3DDiscriminator",
     "ResNet3DGenerator", "StagePlan", "VideoDiscriminator", "VideoGenerator", "build",
     "build_discriminator", "build_generator", "dummy_inputs", "plan_stages",
     "num_classes", "register_family", "section",
