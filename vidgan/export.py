@@ -4,6 +4,8 @@ The exported module (OUT/<version>/, as TF Serving expects) has:
   generate(seed int64 [N], truncation float32 [] = 1.0)
       -> {"video": uint8 [N, T, H, W, 3], "latents": float32 [N, z_dim]}
   generate_from_latents(latents float32 [N, z_dim]) -> {"video": uint8 [N, T, H, W, 3]}
+  (z_dim: every noise input of the generator, flattened in its declared order: a
+  motion-content model's content code, then its motion codes)
   metadata() -> {"json": string}   (config, step, T/H/W, fps, z_dim, vidgan version)
 Signatures: serving_default and generate (seed only, truncation 1), generate_truncated
 (seed and truncation), generate_from_latents, metadata. A class-conditional model's
@@ -56,11 +58,14 @@ class GeneratorModule(tf.Module):
         self.generator = generator
         self.enhancement = enhancement  # vidgan.enhance.Enhancement or None
         self.specs = generator.input_specs()
-        if not {"latent"} <= set(self.specs) <= {"latent", "label", "context"}:
+        data = {name for name, spec in self.specs.items() if spec.source == "data"}
+        if "latent" not in self.specs or not data <= {"label", "context"}:
             raise ExportError(f"generator inputs {sorted(self.specs)}: this export takes "
-                              "generators of one latent input (and a class label, context "
+                              "generators with a latent input (and a class label, context "
                               "frames)")
-        self.z_dim = int(self.specs["latent"].shape[0])
+        # "latents" hold every noise input, flattened (a motion-content model's motion
+        # codes beside its content code), so generate_from_latents reproduces generate.
+        self.z_dim = sampling.latent_width(self.specs)
         self.num_classes = int(generator.num_classes)
         self.context_frames = int(getattr(generator, "context_frames", 0))
         if self.context_frames and enhancement is not None:
@@ -81,7 +86,7 @@ class GeneratorModule(tf.Module):
             truncation = tf.reshape(truncation, [])  # static scalar shape
 
         noise = sampling.draw_noise(self.specs, sampling.seed_pairs_for_seeds(seed))
-        return noise["latent"] * truncation  # [N, z_dim]
+        return sampling.flatten_noise(self.specs, noise) * truncation  # [N, z_dim]
 
     def _labels(self, label: tf.Tensor, n: tf.Tensor) -> tf.Tensor:
         """label int32 [N], checked: one per video, each in [0, num_classes)."""
@@ -103,7 +108,7 @@ class GeneratorModule(tf.Module):
                 tf.debugging.assert_equal(tf.shape(latents)[1], self.z_dim, message=message)]):
             latents = tf.debugging.assert_all_finite(latents, message="latents must be finite")
         latents = tf.reshape(latents, [-1, self.z_dim])  # static z_dim for the model
-        inputs = {"latent": latents}
+        inputs = sampling.unflatten_noise(self.specs, latents)
         if self.num_classes:
             inputs["label"] = self._labels(label, tf.shape(latents)[0])
         videos = self.generator(inputs, training=False)  # [N, T, H, W, 3] in [-1, 1]
@@ -156,8 +161,7 @@ class GeneratorModule(tf.Module):
                     label: tf.Tensor | None) -> tf.Tensor:
         """The T - k frames that follow `window` (uint8 [N, k, H, W, 3]): uint8."""
         noise = sampling.draw_noise(self.specs, sampling.seed_pairs_for_chunk(seed, chunk))
-        inputs = {"latent": noise["latent"],
-                  "context": from_uint8(window)}
+        inputs = {**noise, "context": from_uint8(window)}
         if self.num_classes:
             inputs["label"] = label
         video = self.generator(inputs, training=False)  # [N, T, H, W, 3]
@@ -264,10 +268,24 @@ def load_trained_generator(workdir: str, step: int | None = None,
     return generator, config, int(step_var.numpy())
 
 
+def _latent_rule(specs: dict) -> str:
+    """How seed i becomes latents[i] (vidgan.models.sampling's rule, written out)."""
+    pair = f"[seed[i], {sampling.SEED_STREAM}]"
+    parts = [f"tf.random.stateless_normal({list(spec.shape)}, seed="
+             + (pair if k == 0 else f"tf.random.experimental.stateless_fold_in({pair}, {k})")
+             + ")" for k, spec in enumerate(sampling.noise_specs(specs).values())]
+    if len(parts) == 1:
+        return f"latents[i] = {parts[0]} * truncation"
+    names = ", ".join(sampling.noise_specs(specs))
+    return (f"latents[i] = concat of the flattened draws of {names}: "
+            + ", ".join(parts) + "; times truncation")
+
+
 def build_metadata(config: config_lib.Config, step: int, ema: bool, enhance: str = "",
                    scale: int = 1) -> dict:
     """`height`/`width` are those of the output (after super-resolution, if any)."""
     d = config.data
+    specs = models.build_generator(config).input_specs()  # unbuilt: declared inputs only
     return {
         "vidgan_version": vidgan.__version__,
         "tensorflow_version": tf.__version__,
@@ -279,14 +297,12 @@ def build_metadata(config: config_lib.Config, step: int, ema: bool, enhance: str
         "enhance": enhance,
         "generator_size": [d.num_frames, d.height, d.width],
         "fps": d.fps,
-        # An unbuilt generator (no weights) tells its declared inputs.
-        "z_dim": models.build_generator(config).input_specs()["latent"].shape[0],
+        "z_dim": sampling.latent_width(specs),
         "family": config.model.family,
         "conditional": d.labels,
         "class_names": list(d.class_names),
         "context_frames": d.context_frames,
-        "latent_rule": "latents[i] = tf.random.stateless_normal([z_dim], "
-                       f"seed=[seed[i], {sampling.SEED_STREAM}]) * truncation",
+        "latent_rule": _latent_rule(specs),
         "config": config_lib.to_dict(config),
     }
 

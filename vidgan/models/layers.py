@@ -176,9 +176,11 @@ class ClassBatchNorm(keras.layers.Layer):
     """Conditional batch norm (de Vries et al. 2017; BigGAN's form, Brock et al. 2019):
     batch statistics as VideoBatchNorm, then a per-example gain 1 + W_g c and offset W_b c
     from a condition vector c (BigGAN: the shared class embedding, here with z beside it).
-    W_g, W_b start at zero: a new model begins as plain batch norm.
+    W_g, W_b start at zero: a new model begins as plain batch norm. A condition per frame,
+    c [B, T, E], gives each frame its own gain and offset (the motion-content family's
+    per-frame codes, as StyleGAN-V modulates every layer by the frame's code).
 
-    x [B, T, H, W, C], c [B, E] -> [B, T, H, W, C].
+    x [B, T, H, W, C], c [B, E] or [B, T, E] -> [B, T, H, W, C].
     """
 
     def __init__(self, channels: int, **kwargs):
@@ -191,9 +193,11 @@ class ClassBatchNorm(keras.layers.Layer):
 
     def call(self, x, condition, training=False):
         y = self.norm(x, training=training)
-        gain = ops.cast(1.0 + self.gain(condition), y.dtype)[:, None, None, None, :]
-        offset = ops.cast(self.offset(condition), y.dtype)[:, None, None, None, :]
-        return y * gain + offset
+        gain = ops.cast(1.0 + self.gain(condition), y.dtype)  # [B, E] or [B, T, E]
+        offset = ops.cast(self.offset(condition), y.dtype)
+        if len(condition.shape) == 2:
+            gain, offset = gain[:, None], offset[:, None]  # the same for every frame
+        return y * gain[:, :, None, None, :] + offset[:, :, None, None, :]
 
 
 def normalization(kind: str, name: str) -> keras.layers.Layer:

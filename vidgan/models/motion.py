@@ -13,7 +13,8 @@ Generator:
   neighbouring codes) -> linear interpolation to every frame: u [B, T, motion_dim] ->
   per frame Dense([z, u_t]) -> [B, T, H0, W0, C0] -> one GBlock per stage with 1x3x3 convs
   (the coarsest `temporal_stages` with (2+1)D convs, which also mix neighbouring frames)
-  -> BN, ReLU -> RGB head -> tanh: video [B, T, H, W, 3] in [-1, 1].
+  -> BN, ReLU -> RGB head -> tanh: video [B, T, H, W, 3] in [-1, 1]. With `modulate`,
+  every batch norm also takes a gain and offset per frame from [z, u_t].
   Time is never up- or downsampled: every stage works at all T frames, and what moves is
   the per-frame code, so objects keep the look the content code gives them.
 
@@ -46,6 +47,9 @@ class MotionGeneratorConfig:
     # the others draw each frame on its own (1x3x3 convs). 0: purely per frame.
     temporal_stages: int = 1
     rgb_mix: int = 16  # channels of a 1x1x1 conv before the 1x3x3 conv to RGB (0: none)
+    # Every batch norm takes a per-frame gain and offset from the frame's code [z, u_t]
+    # (conditional batch norm; StyleGAN-V modulates every layer by it), not only the input.
+    modulate: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +90,7 @@ class MotionContentGenerator(Generator):
     def __init__(self, num_frames: int, height: int, width: int, z_dim: int = 128,
                  motion_dim: int = 32, motion_every: int = 4, channels: int = 16,
                  max_channels: int = 128, temporal_stages: int = 1, rgb_mix: int = 16,
-                 **kwargs):
+                 modulate: bool = False, **kwargs):
         super().__init__(num_frames, height, width, z_dim, **kwargs)
         plan = layers.plan_stages(1, height, width)  # spatial stages only
         if not 0 <= temporal_stages <= plan.num_stages:
@@ -97,7 +101,9 @@ class MotionContentGenerator(Generator):
         self._config = dict(num_frames=num_frames, height=height, width=width, z_dim=z_dim,
                             motion_dim=motion_dim, motion_every=motion_every,
                             channels=channels, max_channels=max_channels,
-                            temporal_stages=temporal_stages, rgb_mix=rgb_mix)
+                            temporal_stages=temporal_stages, rgb_mix=rgb_mix,
+                            modulate=modulate)
+        self.modulate = modulate
         self.motion_shape = (num_anchors(num_frames, motion_every), motion_dim)
         self.interpolate = interpolation_matrix(num_frames, motion_every)  # [T, K] numpy
         # Mixes each anchor with its neighbours, so a frame's code depends on more than the
@@ -110,9 +116,10 @@ class MotionContentGenerator(Generator):
         self.num_stages = plan.num_stages
         for i, out in enumerate(widths[1:]):
             conv = "2plus1d" if i < temporal_stages else "2d"
-            setattr(self, f"block{i}", resblocks.GBlock(out, 1, conv, "nearest",
+            setattr(self, f"block{i}", resblocks.GBlock(out, 1, conv, "nearest", modulate,
                                                         name=f"block{i}"))
-        self.out_norm = layers.normalization("batch", "out_norm")
+        self.out_norm = (layers.ClassBatchNorm(widths[-1], name="out_norm") if modulate
+                         else layers.normalization("batch", "out_norm"))
         self.rgb_mix = (keras.layers.Conv3D(rgb_mix, 1, use_bias=False, name="rgb_mix")
                         if rgb_mix else None)
         self.to_rgb = keras.layers.Conv3D(3, (1, 3, 3), padding="same", name="to_rgb")
@@ -131,11 +138,13 @@ class MotionContentGenerator(Generator):
                            anchors)  # [B, T, motion_dim]
         t = self.video_shape[0]
         content = ops.repeat(ops.expand_dims(ops.cast(z, codes.dtype), 1), t, axis=1)
-        x = self.project(ops.concatenate([content, codes], axis=-1))  # [B, T, H0*W0*C0]
+        frame_codes = ops.concatenate([content, codes], axis=-1)  # [B, T, z_dim + m]
+        x = self.project(frame_codes)  # [B, T, H0*W0*C0]
         x = ops.reshape(x, (-1, t) + self.start_shape)  # [B, T, H0, W0, C0]
+        extra = (frame_codes,) if self.modulate else ()
         for block in self.blocks:
-            x = block(x, training=training)  # [B, T, 2H, 2W, C/2]
-        x = ops.relu(self.out_norm(x, training=training))  # [B, T, H, W, C]
+            x = block(x, *extra, training=training)  # [B, T, 2H, 2W, C/2]
+        x = ops.relu(self.out_norm(x, *extra, training=training))  # [B, T, H, W, C]
         if self.rgb_mix is not None:
             x = self.rgb_mix(x)  # [B, T, H, W, rgb_mix]
         return ops.tanh(ops.cast(self.to_rgb(x), "float32"))  # [B, T, H, W, 3]

@@ -148,7 +148,7 @@ class GBlock(keras.layers.Layer):
         return norm(x, training=training)
 
     def call(self, x, condition=None, training=False):
-        """x [B, T, H, W, C_in]; condition [B, E] when conditional."""
+        """x [B, T, H, W, C_in]; condition [B, E] (or per frame [B, T, E]) when conditional."""
         h = ops.relu(self._norm(self.norm1, x, condition, training))
         h = self.conv1(upsample(h, self.t_factor, self.upsample))  # [B, T', 2H, 2W, F]
         h = self.conv2(ops.relu(self._norm(self.norm2, h, condition, training)))
