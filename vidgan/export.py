@@ -275,7 +275,7 @@ def _latent_rule(specs: dict) -> str:
              + (pair if k == 0 else f"tf.random.experimental.stateless_fold_in({pair}, {k})")
              + ")" for k, spec in enumerate(sampling.noise_specs(specs).values())]
     if len(parts) == 1:
-        return f"latents[i] = {parts[0]} * truncation"
+        return f"latents[i] = tf.random.stateless_normal([z_dim], seed={pair}) * truncation"
     names = ", ".join(sampling.noise_specs(specs))
     return (f"latents[i] = concat of the flattened draws of {names}: "
             + ", ".join(parts) + "; times truncation")
