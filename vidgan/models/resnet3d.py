@@ -105,8 +105,12 @@ class ResNet3DGenerator(Generator):
                             rgb_mix=rgb_mix, embed_dim=embed_dim, time_padding=time_padding,
                             num_classes=num_classes, context_frames=context_frames)
         conditional = num_classes > 0
-        self.embed = (keras.layers.Embedding(num_classes, embed_dim, name="embed")
-                      if conditional else None)
+        # N(0, 1) like z beside it (BigGAN's shared embedding): Keras' default U(+-0.05)
+        # would leave the class ~30x quieter than z in the first projection and the norms.
+        self.embed = (keras.layers.Embedding(
+            num_classes, embed_dim, name="embed",
+            embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0))
+            if conditional else None)
         plan = layers.plan_stages(num_frames, height, width)
         if not upsample_time:  # all stages at full T
             plan = layers.StagePlan((num_frames, *plan.start[1:]), (1,) * plan.num_stages)
