@@ -1,5 +1,6 @@
 """Differentiable augmentation for video (DiffAugment: Zhao et al. 2020, "Differentiable
-Augmentation for Data-Efficient GAN Training").
+Augmentation for Data-Efficient GAN Training": color, translation, cutout; and two flips,
+left-right as in ADA, Karras et al. 2020, and in time).
 
 Applied to every video the discriminator sees, real and fake, in both the D and the G
 updates; gradients flow through to the generator. Each clip gets ONE set of parameters
@@ -68,10 +69,29 @@ def cutout(videos: tf.Tensor, rng: RowRandom, ratio: float = 0.5) -> tf.Tensor:
     return videos * keep
 
 
+def _some(videos: tf.Tensor, rng: RowRandom, changed: tf.Tensor) -> tf.Tensor:
+    """`changed` for half of the clips (chosen per clip), `videos` for the others."""
+    pick = rng.uniform() < 0.5  # [B]
+    return tf.where(tf.reshape(pick, [-1, 1, 1, 1, 1]), changed, videos)
+
+
+def flip(videos: tf.Tensor, rng: RowRandom) -> tf.Tensor:
+    """Mirrors half of the clips left-right (ADA's x-flip; Karras et al. 2020)."""
+    return _some(videos, rng, tf.reverse(videos, axis=[3]))
+
+
+def reverse(videos: tf.Tensor, rng: RowRandom) -> tf.Tensor:
+    """Plays half of the clips backwards. As every augmentation here, D sees it on real and
+    fake alike, so G is not asked to make reversed clips; it only regularizes D."""
+    return _some(videos, rng, tf.reverse(videos, axis=[1]))
+
+
 AUGMENTATIONS: dict[str, Callable[[tf.Tensor, RowRandom], tf.Tensor]] = {
     "color": color,
     "translation": translation,
     "cutout": cutout,
+    "flip": flip,
+    "reverse": reverse,
 }
 
 
