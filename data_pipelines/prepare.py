@@ -229,7 +229,8 @@ def _probe(videos: list, workers: int, max_resolution: int, timeout: float,
     are not too large (fast: the container's header only). The frame count is only the
     header's estimate, so `min_frames` is applied to the decoded count later."""
     checked = tqdm.tqdm(
-        sources.check_isolated(videos, 1, max_resolution, 25.0, workers, timeout),
+        sources.check_isolated(videos, 1, max_resolution, video_io.DEFAULT_FPS, workers,
+                               timeout),
         total=len(videos), desc="probe", unit="video", file=sys.stderr,
         disable=not progress, leave=False)
     usable, skipped = [], []
@@ -350,8 +351,8 @@ def stats(input_path: str, kind: str = "video_files", labels: bool = False, *,
             os.path.join(input_path, records.METADATA_FILE)):
         return _record_stats(input_path)
     videos, class_names = sources.list_videos(input_path, kind, labels)
-    checked = list(sources.check_isolated(videos, 1, max_resolution, 25.0, workers,
-                                          probe_timeout))  # crashes and hangs: skipped
+    checked = list(sources.check_isolated(videos, 1, max_resolution, video_io.DEFAULT_FPS,
+                                          workers, probe_timeout))  # crashes and hangs: skipped
     ok = [v for v, _ in checked if v is not None]
     skipped = [(v.path, reason) for v, (good, reason) in zip(videos, checked) if good is None]
     rows = [dict(frames=v.info.frames, fps=v.info.fps, width=v.info.width,

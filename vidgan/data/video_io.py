@@ -29,6 +29,9 @@ from vidgan import files
 FORMATS = ("mp4", "gif", "npz", "png_strip")
 EXTENSIONS = {"mp4": ".mp4", "gif": ".gif", "npz": ".npz", "png_strip": ".png"}
 
+# The frame rate assumed when a container does not say (and for frame folders).
+DEFAULT_FPS = 25.0
+
 
 def _check_video(video: np.ndarray) -> np.ndarray:
     video = np.asarray(video)
@@ -213,7 +216,7 @@ def frame_files(folder: str) -> list[str]:
     return [os.path.join(folder, n) for n in sorted(names, key=natural_key)]
 
 
-def probe(path: str, default_fps: float = 25.0) -> VideoInfo:
+def probe(path: str, default_fps: float = DEFAULT_FPS) -> VideoInfo:
     """Opens a video file or a frame folder and reads its first frame.
 
     Raises VideoReadError with a one-line reason: missing, empty file, not a video,
