@@ -129,6 +129,8 @@ def test_conditional_models_declare_and_use_the_label(tiny_config):
     # The class embedding feeds G's first projection: the label shows from the start ...
     other = g({"latent": z, "label": tf.constant([1, 1])})
     assert float(tf.reduce_mean(tf.abs(other - plain))) > 1e-4
+    # ... as loud as z: the class embedding starts N(0, 1), z's scale (BigGAN).
+    assert 0.8 < float(np.std(g.embed.embeddings.numpy())) < 1.2
     # ... and through the class norms once their maps (zero at the start) have learned.
     _randomize_class_norms(g)
     a = g({"latent": z, "label": tf.constant([0, 0])}).numpy()
