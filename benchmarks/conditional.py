@@ -1,7 +1,7 @@
 """Does a class-conditional model make the class it is asked for? Moving digits by class.
 
     python benchmarks/conditional.py [--budget_minutes=9.5] [--videos_per_class=32]
-        [--json=benchmarks/results/conditional_digits.json]
+        [--override 'FIELD=JSON' ...] [--json=benchmarks/results/conditional_digits.json]
     python benchmarks/conditional.py --tiny     # seconds: what the test runs
 
 1. Trains experiments/moving_digits.py:labels (the quickstart's resnet3d and training on
@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -44,17 +43,16 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLASSIFIER_START = 10**6  # first clip index of the classifier's real frames
 
 
-def load_config(tiny: bool, budget: float) -> config_lib.Config:
-    path = os.path.join(REPO, "experiments", "moving_digits.py")
-    spec = importlib.util.spec_from_file_location("moving_digits", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    raw = module.get_config("labels_tiny" if tiny else "labels")
+def load_config(tiny: bool, budget: float, overrides: dict | None = None) -> config_lib.Config:
+    """experiments/moving_digits.py:labels (or :labels_tiny) for the budget, with
+    `overrides` ({"dotted.field": value}) applied."""
+    raw = config_lib.load_experiment(os.path.join(REPO, "experiments", "moving_digits.py"),
+                                     "labels_tiny" if tiny else "labels")
     raw.train.sample_every = raw.train.checkpoint_every = 10**9
     raw.train.time_budget_minutes = 0.0 if tiny else budget
     if not tiny:
         raw.train.steps = 10**9  # the budget ends the run
-    return config_lib.from_dict(raw)
+    return config_lib.override(config_lib.from_dict(raw), overrides or {})
 
 
 def real_frames(data: config_lib.DataConfig, clips: int, start: int):
@@ -115,9 +113,13 @@ def main() -> None:
     parser.add_argument("--budget_minutes", type=float, default=9.5)
     parser.add_argument("--videos_per_class", type=int, default=32)
     parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("--override", action="append", default=[],
+                        help="config override, FIELD=JSON_VALUE (repeatable)")
     parser.add_argument("--json", default="")
     args = parser.parse_args()
-    config = load_config(args.tiny, args.budget_minutes)
+    overrides = dict((item.split("=", 1)[0], json.loads(item.split("=", 1)[1]))
+                     for item in args.override)
+    config = load_config(args.tiny, args.budget_minutes, overrides)
     per_class = 2 if args.tiny else args.videos_per_class
     started = time.perf_counter()
     classifier, real_accuracy = train_classifier(config.data, args.tiny)
@@ -132,6 +134,7 @@ def main() -> None:
         train_seconds = time.perf_counter() - start
         trained = recognised(trainer, classifier, per_class)
     record = {"experiment": "moving_digits.py:labels" + ("_tiny" if args.tiny else ""),
+              "overrides": overrides,
               "steps": steps, "train_seconds": round(train_seconds, 1),
               "precision": trainer.precision,
               "classifier_real_accuracy": real_accuracy,
