@@ -73,15 +73,19 @@ def seed_pairs_for_step(train_seed: int, step: tf.Tensor, stream: int, index: in
                      fn_output_signature=tf.TensorSpec([2], tf.int64))
 
 
+def _size(spec: InputSpec) -> int:
+    return int(np.prod(spec.shape, dtype=np.int64))
+
+
 def latent_width(specs: dict[str, InputSpec]) -> int:
     """The width of a flat latent vector holding every noise input (export's "latents")."""
-    return sum(int(np.prod(spec.shape, dtype=np.int64)) for spec in noise_specs(specs).values())
+    return sum(_size(spec) for spec in noise_specs(specs).values())
 
 
 def flatten_noise(specs: dict[str, InputSpec], noise: dict[str, tf.Tensor]) -> tf.Tensor:
     """{noise input: [N, *shape]} -> [N, latent_width]: each input flattened, in the
     generator's declared order."""
-    return tf.concat([tf.reshape(noise[name], [-1, int(np.prod(spec.shape, dtype=np.int64))])
+    return tf.concat([tf.reshape(noise[name], [-1, _size(spec)])
                       for name, spec in noise_specs(specs).items()], axis=1)
 
 
@@ -89,7 +93,6 @@ def unflatten_noise(specs: dict[str, InputSpec], flat: tf.Tensor) -> dict[str, t
     """The inverse of flatten_noise: [N, latent_width] -> {noise input: [N, *shape]}."""
     out, start = {}, 0
     for name, spec in noise_specs(specs).items():
-        size = int(np.prod(spec.shape, dtype=np.int64))
-        out[name] = tf.reshape(flat[:, start:start + size], [-1, *spec.shape])
-        start += size
+        out[name] = tf.reshape(flat[:, start:start + _size(spec)], [-1, *spec.shape])
+        start += _size(spec)
     return out
