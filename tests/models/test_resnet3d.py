@@ -77,6 +77,29 @@ def test_generator_param_count():
     assert g.start_shape == (2, 4, 4, 4)
 
 
+def test_self_modulated_generator_param_count_and_behaviour():
+    """modulate=true: each batch norm becomes a ClassBatchNorm on z [B, 4]: no gain/offset
+    of its own, two zero-initialized 4 -> C Dense maps instead (and the same statistics).
+    Same sizes as above: norms of widths 4, 2, 2."""
+    g = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8, modulate=True)
+    z = _z(2, 4)
+    plain = g(z, training=False)
+    project = 4 * 128 + 128
+    norms = sum(2 * c + 2 * 4 * c for c in (4, 2, 2))  # statistics + gain + offset maps
+    convs = 27 * 4 * 2 + 27 * 2 * 2 + 4 * 2
+    head = 2 * 16 + 27 * 16 * 3 + 3
+    assert g.count_params() == project + norms + convs + head == 2383
+    # At initialization the maps are zero: plain batch norm. Once they are not, each
+    # example's own z changes its gains, so the same z in another batch gives the same video.
+    for norm in (g.block0.norm1, g.block0.norm2, g.out_norm):
+        assert isinstance(norm, layers.ClassBatchNorm)
+        norm.gain.kernel.assign(tf.random.stateless_normal(norm.gain.kernel.shape, [1, 2]))
+    modulated = g(z, training=False)
+    assert np.abs(modulated.numpy() - plain.numpy()).max() > 1e-3
+    first = g(tf.concat([z[:1], _z(1, 4, seed=5)], 0), training=False)
+    np.testing.assert_allclose(first.numpy()[0], modulated.numpy()[0], atol=1e-6)
+
+
 def test_discriminator_param_count():
     """T=4, H=W=8, channels 2 (max 8): one block 3 -> 2 halving T, H, W, every conv
     spectrally normalized (+ u); the first block's shortcut is a 1x1x1 conv 3 -> 2;

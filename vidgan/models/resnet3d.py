@@ -57,6 +57,9 @@ class ResNet3DGeneratorConfig:
     # What G's convs see beyond the first and last frame: "zeros" ("same" padding) or
     # "replicate" (the edge frame repeated), so edge frames are made like inner ones
     time_padding: str = "zeros"
+    # Self-modulation (Chen et al. 2019): every batch norm's gain and offset are linear in
+    # z (as a class-conditional model's are in [embedding, z]); starts as plain batch norm
+    modulate: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,8 +95,8 @@ class ResNet3DGenerator(Generator):
     def __init__(self, num_frames: int, height: int, width: int, z_dim: int = 128,
                  channels: int = 32, max_channels: int = 256, conv: str = "3d",
                  upsample: str = "nearest", upsample_time: bool = True, rgb_mix: int = 16,
-                 embed_dim: int = 128, time_padding: str = "zeros", num_classes: int = 0,
-                 context_frames: int = 0, **kwargs):
+                 embed_dim: int = 128, time_padding: str = "zeros", modulate: bool = False,
+                 num_classes: int = 0, context_frames: int = 0, **kwargs):
         super().__init__(num_frames, height, width, z_dim, num_classes=num_classes,
                          context_frames=context_frames, **kwargs)
         if upsample not in resblocks.UPSAMPLES:
@@ -103,14 +106,16 @@ class ResNet3DGenerator(Generator):
                             channels=channels, max_channels=max_channels, conv=conv,
                             upsample=upsample, upsample_time=upsample_time,
                             rgb_mix=rgb_mix, embed_dim=embed_dim, time_padding=time_padding,
-                            num_classes=num_classes, context_frames=context_frames)
-        conditional = num_classes > 0
+                            modulate=modulate, num_classes=num_classes,
+                            context_frames=context_frames)
+        self.modulate = modulate
+        conditional = num_classes > 0 or modulate  # batch norms driven by a condition
         # N(0, 1) like z beside it (BigGAN's shared embedding): Keras' default U(+-0.05)
         # would leave the class ~30x quieter than z in the first projection and the norms.
         self.embed = (keras.layers.Embedding(
             num_classes, embed_dim, name="embed",
             embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0))
-            if conditional else None)
+            if num_classes else None)
         plan = layers.plan_stages(num_frames, height, width)
         if not upsample_time:  # all stages at full T
             plan = layers.StagePlan((num_frames, *plan.start[1:]), (1,) * plan.num_stages)
@@ -143,6 +148,8 @@ class ResNet3DGenerator(Generator):
         condition = (ops.concatenate([ops.cast(self.embed(inputs["label"]), z.dtype), z],
                                      axis=-1) if self.embed is not None else None)  # [B, E+z]
         x = self.project(z if condition is None else condition)  # [B, T0*H0*W0*C0]
+        if condition is None and self.modulate:  # self-modulation: the norms see z
+            condition = z
         x = ops.reshape(x, (-1,) + self.start_shape)  # [B, T0, H0, W0, C0]
         # Context features, one [B, 1, h, w, C] per resolution (broadcast over time).
         levels = ([ops.expand_dims(f, 1) for f in self.encoder(inputs["context"])]
