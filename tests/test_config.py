@@ -195,6 +195,7 @@ INVALID = [
     ([("loss.name", "relativistic")], "loss.name"),
     ([("loss.penalty", "dragan")], "loss.penalty"),
     ([("loss.penalty_weight", -1.0)], "loss.penalty_weight"),
+    ([("loss.penalty_every", 0)], "loss.penalty_every"),
     ([("loss.penalty", "wgan_gp"), ("model.dcgan3d.discriminator.norm", "batch")],
      "model.dcgan3d.discriminator.norm"),
     ([("train.steps", 0)], "train.steps"),

@@ -78,6 +78,23 @@ def test_one_step_every_family_loss_and_penalty(tiny_config, tmp_path, family, l
     assert int(trainer.step.numpy()) == 1
 
 
+def test_lazy_penalty_runs_every_nth_step_with_n_times_the_weight(tiny_config, tmp_path):
+    """loss.penalty_every=2 (StyleGAN2's lazy R1): step 0 holds twice the penalty an eager
+    run measures on the same weights and batch; step 1 holds none."""
+    updates = {"loss.penalty": "r1", "loss.penalty_weight": 1.0}
+    eager = Trainer(_family(tiny_config, "resnet3d", **updates), str(tmp_path / "eager"),
+                    _one_device())
+    lazy = Trainer(_family(tiny_config, "resnet3d", **updates, **{"loss.penalty_every": 2}),
+                   str(tmp_path / "lazy"), _one_device())
+    _copy_weights(eager, lazy)
+    first = eager.train_step(eager.iterator(0))["loss/penalty"]
+    iterator = lazy.iterator(0)
+    assert first > 0
+    np.testing.assert_allclose(lazy.train_step(iterator)["loss/penalty"], 2 * first,
+                               rtol=1e-5)
+    assert lazy.train_step(iterator)["loss/penalty"] == 0
+
+
 def test_n_critic_updates_discriminator_more_often(tiny_config, tmp_path):
     """n_critic=3: per step, three D updates on three fresh real batches and one G update;
     a resumed data stream starts after step * n_critic batches."""

@@ -97,6 +97,9 @@ class LossConfig:
     name: str = "auto"
     penalty: str = "none"  # a name in vidgan.losses.PENALTIES: "none" | "wgan_gp" | "r1"
     penalty_weight: float = 10.0  # lambda of WGAN-GP, or gamma of R1 (loss = gamma/2 ||grad||^2)
+    # Lazy regularization (StyleGAN2, Karras et al. 2020): the penalty only on every N-th
+    # step, weighted N times, so it costs 1/N of its double backward pass
+    penalty_every: int = 1
 
 
 def validate_loss(l: LossConfig) -> None:
@@ -105,6 +108,7 @@ def validate_loss(l: LossConfig) -> None:
     choice(l.name, "loss.name", ("auto", *losses.LOSSES))
     choice(l.penalty, "loss.penalty", losses.PENALTIES)
     require(0 <= l.penalty_weight < math.inf, "loss.penalty_weight must be finite and >= 0")
+    require(l.penalty_every >= 1, "loss.penalty_every must be >= 1")
 
 
 @dataclasses.dataclass(frozen=True)

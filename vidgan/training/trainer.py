@@ -230,6 +230,23 @@ class Trainer:
         return ({h: v[:rows] for h, v in heads.items()},
                 {h: v[rows:] for h, v in heads.items()})
 
+    def _penalty(self, real: tf.Tensor, fake: tf.Tensor, conditions: dict, step: tf.Tensor,
+                 index: int) -> tf.Tensor:
+        """The configured penalty on the clips D judged: [B_local]. Lazy
+        (loss.penalty_every = N > 1): N times the penalty on every N-th step, else zeros."""
+        every = self.config.loss.penalty_every
+
+        def penalty() -> tf.Tensor:
+            return self.penalty(
+                lambda x: self._weighted(self.discriminator({"video": x, **conditions},
+                                                            training=True)),
+                real, fake, self._rng(step, _PENALTY, index))
+
+        if every == 1 or self.config.loss.penalty == "none":
+            return penalty()
+        return tf.cond(step % every == 0, lambda: float(every) * penalty(),
+                       lambda: tf.zeros([tf.shape(real)[0]]))
+
     def _d_update(self, batch: dict, step: tf.Tensor,
                   index: int) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
         """batch: this replica's real batch ({"video": [B_local, T, H, W, 3], ...}).
@@ -247,10 +264,7 @@ class Trainer:
             real_heads, fake_heads = self._judge_both(real, fake, conditions)
             parts = {h: self.loss.discriminator(real_heads[h], fake_heads[h]) for h in weights}
             total = tf.add_n([weights[h] * parts[h].total for h in sorted(weights)])
-            penalty = self.penalty(
-                lambda x: self._weighted(self.discriminator({"video": x, **conditions},
-                                                            training=True)),
-                real, fake, self._rng(step, _PENALTY, index))
+            penalty = self._penalty(real, fake, conditions, step, index)
             loss = self._average(total + cfg.penalty_weight * penalty)
         grad_norm = self._apply(self.d_optimizer, tape, loss,
                                 self.discriminator.trainable_variables)
