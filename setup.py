@@ -38,7 +38,7 @@ setuptools.setup(
         # Only its pure-TF ops load on TF 2.21 (see BUILD.md); used by later passes.
         "tensorflow-io>=0.37,<0.38",
     ],
-    extras_require={"test": ["pytest>=8", "pytest-timeout>=2.3"]},
+    extras_require={"test": ["pytest>=8", "pytest-timeout>=2.3", "pytest-xdist>=3.5"]},
     entry_points={"console_scripts": ["vidgan=vidgan.cli.main:run"]},
     classifiers=[
         "Programming Language :: Python :: 3",
