@@ -58,7 +58,7 @@ def test_interpolation_places_anchors_every_m_frames(frames, every, anchors):
     """Frame t = i * M + a takes (1 - a / M) of anchor i and a / M of anchor i + 1: frames
     on an anchor take it alone, rows sum to 1, every anchor is used."""
     assert motion.num_anchors(frames, every) == anchors
-    m = motion.interpolation_matrix(frames, every)
+    m = motion.interpolation_matrix(frames, every).numpy()
     assert m.shape == (frames, anchors)
     np.testing.assert_allclose(m.sum(axis=1), 1.0)
     assert np.all(m.max(axis=0) > 0)
@@ -90,19 +90,69 @@ def test_generator_param_count():
 
 def test_a_frame_is_drawn_from_its_own_motion_code():
     """Without temporal stages each frame sees only the content code and its own motion
-    code: changing the last anchor (16 frames, an anchor every 4, anchors mixed with their
-    neighbours) leaves frames 0..8 as they were and changes the last frame; changing the
-    content code changes every frame."""
+    code: changing the last anchor (16 frames, an anchor every 4, each anchor mixed with
+    the two before it) leaves frames 0..12 as they were and changes the last frame;
+    changing the content code changes every frame."""
     g = MotionContentGenerator(16, 16, 16, z_dim=4, motion_dim=3, motion_every=4,
                                channels=4, max_channels=16, temporal_stages=0)
     inputs = _inputs(g, 2)
     base = g(inputs).numpy()
     moved = g({**inputs, "motion": tf.concat(
         [inputs["motion"][:, :-1], inputs["motion"][:, -1:] + 1.0], axis=1)}).numpy()
-    np.testing.assert_allclose(moved[:, :9], base[:, :9], atol=1e-6)
+    np.testing.assert_allclose(moved[:, :13], base[:, :13], atol=1e-6)
     assert np.abs(moved[:, -1] - base[:, -1]).max() > 1e-3
     other = g({**inputs, "latent": inputs["latent"] + 1.0}).numpy()
     assert np.all(np.abs(other - base).max(axis=(0, 2, 3, 4)) > 1e-3)
+
+
+@pytest.mark.parametrize("temporal_stages", [0, 2])
+def test_longer_renders_keep_the_clip_as_their_first_frames(temporal_stages):
+    """render(n) for n = 4T, T + 1 and T - 3 frames, from codes drawn for n frames: the first
+    min(n, T) frames are the T-frame clip's (causal mixing of codes and causal (2+1)D
+    convs), also traced with n a tensor, and later frames move."""
+    g = MotionContentGenerator(8, 16, 16, z_dim=4, motion_dim=3, motion_every=3,
+                               channels=4, max_channels=16, temporal_stages=temporal_stages)
+    inputs = _inputs(g, 2)
+    clip = g(inputs).numpy()  # [2, 8, 16, 16, 3]
+    render = tf.function(lambda x, n: g.render(x, n))
+    for n in (32, 9, 5):
+        k = g.noise_shapes(n)["motion"][0]
+        assert k == motion.num_anchors(n, 3)
+        extra = tf.random.stateless_normal([2, max(0, k - 3), 3], seed=[9, n])
+        codes = {**inputs, "motion": tf.concat([inputs["motion"], extra], 1)[:, :k]}
+        long = g.render(codes, n).numpy()
+        assert long.shape == (2, n, 16, 16, 3)
+        np.testing.assert_allclose(long[:, :8], clip[:, :n], atol=1e-5)
+        np.testing.assert_allclose(render(codes, tf.constant(n)).numpy(), long, atol=1e-5)
+    assert np.abs(long[:, 1:] - long[:, :1]).max() > 1e-3
+
+
+def test_a_seeds_codes_for_a_longer_render_extend_its_codes_for_the_clip():
+    """The export rule draws a seed's motion codes with one stateless_normal of shape
+    [K, m]: for more anchors the draw starts with the same rows (what makes a seed's long
+    render begin with its clip)."""
+    from vidgan.models import sampling  # noqa: PLC0415
+
+    g = MotionContentGenerator(16, 16, 16, z_dim=4, motion_dim=3, channels=4,
+                               max_channels=8)
+    pairs = sampling.seed_pairs_for_seeds(tf.constant([0, 5, 2**40], tf.int64))
+    short = sampling.draw_noise(g.input_specs(), pairs)
+    long = sampling.draw_noise(g.input_specs(), pairs, shapes=g.noise_shapes(64))
+    assert long["motion"].shape == (3, 17, 3)
+    np.testing.assert_array_equal(long["latent"].numpy(), short["latent"].numpy())
+    np.testing.assert_array_equal(long["motion"].numpy()[:, :5], short["motion"].numpy())
+
+
+def test_only_any_length_families_render_other_lengths():
+    from vidgan.models.resnet3d import ResNet3DGenerator  # noqa: PLC0415
+
+    g = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8)
+    assert not g.any_length and MotionContentGenerator.any_length
+    with pytest.raises(ValueError, match="clips of 4 frames only"):
+        g.render(tf.zeros([1, 4]), 8)
+    m = MotionContentGenerator(8, 16, 16, z_dim=4, motion_dim=3, channels=4, max_channels=8)
+    with pytest.raises(ValueError, match=r"12 frames need 4 motion codes \[B, 4, 3\]"):
+        m.render(_inputs(m, 1), 12)
 
 
 def test_family_builds_from_config_with_its_dual_discriminator():

@@ -52,6 +52,9 @@ class Generator(keras.Model):
         self.num_classes = num_classes  # > 0: class-conditional, takes "label"
         self.context_frames = context_frames  # > 0: takes "context"
 
+    # True for a family whose frames can run past the training clips' T (`render`).
+    any_length = False
+
     def input_specs(self) -> dict[str, InputSpec]:
         specs = {"latent": InputSpec((self.z_dim,))}
         if self.num_classes:
@@ -81,6 +84,25 @@ class Generator(keras.Model):
         return keras.ops.concatenate([context, video[:, self.context_frames:]], axis=1)
 
     def generate(self, inputs: dict, training: bool = False):
+        raise NotImplementedError
+
+    def noise_shapes(self, num_frames) -> dict[str, tuple]:
+        """Per-example shapes of the noise inputs of a `num_frames`-frame render (entries
+        may be int32 scalar tensors); the same as input_specs' at the clips' T."""
+        return {name: spec.shape for name, spec in self.input_specs().items()
+                if spec.source == "noise"}
+
+    def render(self, inputs, num_frames, training: bool = False):
+        """`num_frames` frames (an int, or an int32 scalar tensor in a tf.function) from
+        inputs shaped by `noise_shapes(num_frames)`: [B, num_frames, H, W, 3] in [-1, 1],
+        whose first min(T, num_frames) frames are what calling the generator gives for
+        the same draws. Families with `any_length` only."""
+        if not self.any_length:
+            raise ValueError(f"generator {self.name} makes clips of {self.video_shape[0]} "
+                             "frames only; a family with any_length renders other lengths")
+        return self.render_frames(_as_dict(inputs, "latent"), num_frames, training)
+
+    def render_frames(self, inputs: dict, num_frames, training: bool = False):
         raise NotImplementedError
 
     def get_config(self):

@@ -18,6 +18,12 @@ Generator:
   Time is never up- or downsampled: every stage works at all T frames, and what moves is
   the per-frame code, so objects keep the look the content code gives them.
 
+Any length: the temporal conv over the anchors and the (2+1)D convs are causal (a frame
+sees earlier anchors and frames only), so `render(inputs, n)` makes n frames from
+num_anchors(n) motion codes, and its first T frames are the T-frame clip's. A seed's
+motion codes for n frames extend its codes for T (stateless_normal draws a longer [K, m]
+as the shorter one followed by more rows; tests/models/test_motion.py checks it).
+
 Discriminator: the residual family's (vidgan.models.resnet3d), by default DVD-GAN's dual
 discriminator (a 2D head on a few frames, a 3D head on the clip), which is MoCoGAN's image
 D + video D in residual form.
@@ -28,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 
 import keras
-import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from vidgan.models import layers, resblocks
@@ -67,17 +73,15 @@ def num_anchors(num_frames: int, every: int) -> int:
     return -(-(num_frames - 1) // every) + 1
 
 
-def interpolation_matrix(num_frames: int, every: int) -> np.ndarray:
-    """[T, K] float32: frame t's code is (1 - a) * anchor[t // every] + a * anchor[t //
-    every + 1], a = (t % every) / every (rows sum to 1)."""
-    k = num_anchors(num_frames, every)
-    matrix = np.zeros((num_frames, k), np.float32)
-    for t in range(num_frames):
-        i, a = divmod(t, every)
-        matrix[t, i] += 1.0 - a / every
-        if a:
-            matrix[t, i + 1] += a / every
-    return matrix
+def interpolation_matrix(num_frames, every: int, anchors=None) -> tf.Tensor:
+    """[T, K] float32 (T an int or an int32 scalar tensor; K = num_anchors(T, every)
+    unless given): frame t's code is (1 - a) * anchor[t // every] + a * anchor[t // every
+    + 1], a = (t % every) / every (rows sum to 1)."""
+    k = num_anchors(num_frames, every) if anchors is None else anchors
+    t = tf.range(num_frames)
+    a = tf.cast(t % every, tf.float32)[:, None] / every  # [T, 1]
+    return (tf.one_hot(t // every, k) * (1.0 - a)
+            + tf.one_hot(t // every + 1, k) * a)  # an index K (a = 0) is a zero row
 
 
 class MotionContentGenerator(Generator):
@@ -104,11 +108,12 @@ class MotionContentGenerator(Generator):
                             temporal_stages=temporal_stages, rgb_mix=rgb_mix,
                             modulate=modulate)
         self.modulate = modulate
+        self.motion_every, self.motion_dim = motion_every, motion_dim
         self.motion_shape = (num_anchors(num_frames, motion_every), motion_dim)
-        self.interpolate = interpolation_matrix(num_frames, motion_every)  # [T, K] numpy
-        # Mixes each anchor with its neighbours, so a frame's code depends on more than the
-        # two anchors around it (StyleGAN-V's temporal conv over codes).
-        self.mix = keras.layers.Conv1D(motion_dim, 3, padding="same", name="mix")
+        # Mixes each anchor with the two before it, so a frame's code depends on more
+        # than the two anchors around it (StyleGAN-V's temporal conv over codes); causal,
+        # so more anchors never change the earlier frames.
+        self.mix = keras.layers.Conv1D(motion_dim, 3, padding="causal", name="mix")
         widths = layers.stage_channels(channels, max_channels, plan.num_stages)[::-1]
         h0, w0 = plan.start[1:]
         self.start_shape = (h0, w0, widths[0])
@@ -117,7 +122,7 @@ class MotionContentGenerator(Generator):
         for i, out in enumerate(widths[1:]):
             conv = "2plus1d" if i < temporal_stages else "2d"
             setattr(self, f"block{i}", resblocks.GBlock(out, 1, conv, "nearest", modulate,
-                                                        name=f"block{i}"))
+                                                        "causal", name=f"block{i}"))
         self.out_norm = (layers.ClassBatchNorm(widths[-1], name="out_norm") if modulate
                          else layers.normalization("batch", "out_norm"))
         self.rgb_mix = (keras.layers.Conv3D(rgb_mix, 1, use_bias=False, name="rgb_mix")
@@ -128,19 +133,36 @@ class MotionContentGenerator(Generator):
     def blocks(self) -> list[resblocks.GBlock]:
         return [getattr(self, f"block{i}") for i in range(self.num_stages)]
 
+    any_length = True
+
     def input_specs(self) -> dict[str, InputSpec]:
         return {**super().input_specs(), "motion": InputSpec(self.motion_shape)}
 
+    def noise_shapes(self, num_frames) -> dict[str, tuple]:
+        return {"latent": (self.z_dim,),
+                "motion": (num_anchors(num_frames, self.motion_every), self.motion_dim)}
+
     def generate(self, inputs, training=False):
-        z = inputs["latent"]  # [B, z_dim]
-        anchors = self.mix(inputs["motion"])  # [B, K, motion_dim]
-        codes = ops.einsum("tk,bkd->btd", ops.convert_to_tensor(self.interpolate, anchors.dtype),
-                           anchors)  # [B, T, motion_dim]
-        t = self.video_shape[0]
-        content = ops.repeat(ops.expand_dims(ops.cast(z, codes.dtype), 1), t, axis=1)
-        frame_codes = ops.concatenate([content, codes], axis=-1)  # [B, T, z_dim + m]
-        x = self.project(frame_codes)  # [B, T, H0*W0*C0]
-        x = ops.reshape(x, (-1, t) + self.start_shape)  # [B, T, H0, W0, C0]
+        return self.render_frames(inputs, self.video_shape[0], training)
+
+    def render_frames(self, inputs, num_frames, training=False):
+        """{"latent": [B, z_dim], "motion": [B, K >= num_anchors(n), m]} -> [B, n, H, W, 3]."""
+        z, motion = inputs["latent"], inputs["motion"]
+        if isinstance(num_frames, int):  # a tensor length is checked by who draws the codes
+            if num_frames < 1:
+                raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+            needed = num_anchors(num_frames, self.motion_every)
+            if motion.shape[1] is not None and motion.shape[1] < needed:
+                raise ValueError(f"{num_frames} frames need {needed} motion codes "
+                                 f"[B, {needed}, {self.motion_dim}], got {motion.shape}")
+        anchors = self.mix(motion)  # [B, K, motion_dim]
+        weights = interpolation_matrix(num_frames, self.motion_every, tf.shape(anchors)[1])
+        codes = ops.einsum("tk,bkd->btd", ops.cast(weights, anchors.dtype),
+                           anchors)  # [B, n, motion_dim]
+        content = tf.tile(ops.expand_dims(ops.cast(z, codes.dtype), 1), [1, num_frames, 1])
+        frame_codes = ops.concatenate([content, codes], axis=-1)  # [B, n, z_dim + m]
+        x = self.project(frame_codes)  # [B, n, H0*W0*C0]
+        x = tf.reshape(x, [-1, num_frames, *self.start_shape])  # [B, n, H0, W0, C0]
         extra = (frame_codes,) if self.modulate else ()
         for block in self.blocks:
             x = block(x, *extra, training=training)  # [B, T, 2H, 2W, C/2]

@@ -13,13 +13,20 @@ from vidgan.models import layers
 
 CONVS = ("3d", "2plus1d")  # "2d" (1x3x3) is internal: the frames head
 UPSAMPLES = ("nearest", "trilinear")
-TIME_PADDINGS = ("zeros", "replicate")
+TIME_PADDINGS = ("zeros", "replicate", "causal")
 
 
-def pad_replicate(x, spatial: bool):
-    """[B, T, H, W, C] -> [B, T+2, H', W', C]: the first and last frame repeated once in
-    time, and (spatial) one ring of zeros in H and W, for a "valid" conv of extent 3."""
-    x = ops.concatenate([x[:, :1], x, x[:, -1:]], axis=1)
+def pad_time(x, mode: str, spatial: bool):
+    """[B, T, H, W, C] -> [B, T+2, H', W', C] for a "valid" conv of extent 3 in time.
+
+    "replicate": the first and last frame repeated once. "causal": two zero frames before
+    the first, none after, so output frame t sees frames t-2..t only and a longer clip
+    keeps the frames of a shorter one. (spatial) one ring of zeros in H and W.
+    """
+    if mode == "replicate":
+        x = ops.concatenate([x[:, :1], x, x[:, -1:]], axis=1)
+    else:  # causal
+        x = ops.pad(x, ((0, 0), (2, 0), (0, 0), (0, 0), (0, 0)))
     return ops.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1), (0, 0))) if spatial else x
 
 
@@ -28,7 +35,8 @@ class Conv(keras.layers.Layer):
 
     The (2+1)D middle width keeps the parameter count of the 3x3x3 conv (Tran et al.
     2018, eq. 1), rounded to a multiple of 8. time_padding "replicate": the convs that
-    span time see the edge frames repeated instead of zeros (same weights, same shapes).
+    span time see the edge frames repeated instead of zeros (same weights, same shapes);
+    "causal": they see the two frames before (zeros before frame 0) and none after.
     [B, T, H, W, C] -> [B, T, H, W, filters].
     """
 
@@ -40,9 +48,10 @@ class Conv(keras.layers.Layer):
                              f"{', '.join(TIME_PADDINGS)}")
         conv = layers.SNConv3D if spectral_norm else keras.layers.Conv3D
         self.kind = kind
-        # Replicate: pad by hand, then a "valid" conv; a 2D conv never spans time.
-        self.replicate = time_padding == "replicate" and kind != "2d"
-        span = "valid" if self.replicate else "same"
+        # Replicate / causal: pad by hand, then a "valid" conv; a 2D conv never spans time.
+        self.time_padding = time_padding if kind != "2d" else "zeros"
+        padded = self.time_padding != "zeros"
+        span = "valid" if padded else "same"
         if kind in ("3d", "2d"):
             kernel = 3 if kind == "3d" else (1, 3, 3)
             self.conv = conv(filters, kernel, padding=span, use_bias=use_bias, name="conv")
@@ -64,26 +73,27 @@ class Conv(keras.layers.Layer):
                                           use_bias=self._use_bias, name="spatial")
             self.spatial.build(input_shape)
             self.temporal.build(_padded_shape(tuple(input_shape[:-1]) + (mid,),
-                                              self.replicate, spatial=False))
+                                              self.time_padding, spatial=False))
         else:
-            self.conv.build(_padded_shape(input_shape, self.replicate, self.kind == "3d"))
+            self.conv.build(_padded_shape(input_shape, self.time_padding, self.kind == "3d"))
         self.built = True
 
     def call(self, x, training=False):
+        padded = self.time_padding != "zeros"
         if self.kind != "2plus1d":
-            if self.replicate:
-                x = pad_replicate(x, spatial=True)  # [B, T+2, H+2, W+2, C]
+            if padded:
+                x = pad_time(x, self.time_padding, spatial=True)  # [B, T+2, H+2, W+2, C]
             return self.conv(x, training=training)
         h = ops.relu(self.spatial(x, training=training))
-        if self.replicate:
-            h = pad_replicate(h, spatial=False)  # [B, T+2, H, W, mid]
+        if padded:
+            h = pad_time(h, self.time_padding, spatial=False)  # [B, T+2, H, W, mid]
         return self.temporal(h, training=training)
 
 
-def _padded_shape(shape, replicate: bool, spatial: bool) -> tuple:
-    """The input shape a conv sees after pad_replicate (unchanged without replicate)."""
+def _padded_shape(shape, time_padding: str, spatial: bool) -> tuple:
+    """The input shape a conv sees after pad_time (unchanged with zeros padding)."""
     shape = tuple(shape)
-    if not replicate:
+    if time_padding == "zeros":
         return shape
     grow = lambda d, by: None if d is None else d + by  # noqa: E731
     return (shape[0], grow(shape[1], 2), *(grow(d, 2 * spatial) for d in shape[2:4]),

@@ -54,8 +54,9 @@ class ResNet3DGeneratorConfig:
     upsample_time: bool = True
     rgb_mix: int = 16  # channels of a 1x1x1 conv before the 3x3x3 conv to RGB (0: none)
     embed_dim: int = 128  # class embedding width (class-conditional models only)
-    # What G's convs see beyond the first and last frame: "zeros" ("same" padding) or
-    # "replicate" (the edge frame repeated), so edge frames are made like inner ones
+    # What G's convs see beyond the first and last frame: "zeros" ("same" padding),
+    # "replicate" (the edge frame repeated, so edge frames are made like inner ones) or
+    # "causal" (two zero frames before the first, none after)
     time_padding: str = "zeros"
     # Self-modulation (Chen et al. 2019): every batch norm's gain and offset are linear in
     # z (as a class-conditional model's are in [embedding, z]); starts as plain batch norm
@@ -135,7 +136,7 @@ class ResNet3DGenerator(Generator):
                         if rgb_mix else None)
         self.time_padding = time_padding
         self.to_rgb = keras.layers.Conv3D(
-            3, 3, padding="valid" if time_padding == "replicate" else "same", name="to_rgb")
+            3, 3, padding="same" if time_padding == "zeros" else "valid", name="to_rgb")
 
     @property
     def blocks(self) -> list[resblocks.GBlock]:
@@ -164,8 +165,8 @@ class ResNet3DGenerator(Generator):
         x = ops.relu(self.out_norm(x, *extra, training=training))  # [B, T, H, W, C]
         if self.rgb_mix is not None:
             x = self.rgb_mix(x)  # [B, T, H, W, rgb_mix]
-        if self.time_padding == "replicate":
-            x = resblocks.pad_replicate(x, spatial=True)  # [B, T+2, H+2, W+2, C]
+        if self.time_padding != "zeros":
+            x = resblocks.pad_time(x, self.time_padding, spatial=True)  # [B, T+2, H+2, W+2, C]
         return ops.tanh(ops.cast(self.to_rgb(x), "float32"))  # [B, T, H, W, 3]
 
 

@@ -31,18 +31,27 @@ def noise_specs(specs: dict[str, InputSpec]) -> dict[str, InputSpec]:
     return {name: spec for name, spec in specs.items() if spec.source == "noise"}
 
 
-def draw_noise(specs: dict[str, InputSpec], seed_pairs: tf.Tensor) -> dict[str, tf.Tensor]:
-    """seed_pairs int64 [N, 2] -> {noise input name: float32 [N, *shape]}."""
+def draw_noise(specs: dict[str, InputSpec], seed_pairs: tf.Tensor,
+               shapes: dict[str, tuple] | None = None) -> dict[str, tf.Tensor]:
+    """seed_pairs int64 [N, 2] -> {noise input name: float32 [N, *shape]}.
+
+    `shapes` overrides per-example shapes (Generator.noise_shapes of a longer render; a
+    dimension may be an int32 scalar tensor). A longer first dimension draws the same
+    leading rows: stateless_normal fills its output in order from one counter stream.
+    """
     fold_in = tf.random.experimental.stateless_fold_in
     out = {}
     for k, (name, spec) in enumerate(noise_specs(specs).items()):
-        def one(pair, k=k, spec=spec):
-            return tf.random.stateless_normal(spec.shape, pair if k == 0 else fold_in(pair, k),
-                                              dtype=spec.dtype)
+        shape = tuple((shapes or {}).get(name, spec.shape))
 
+        def one(pair, k=k, shape=shape, dtype=spec.dtype):
+            return tf.random.stateless_normal(shape, pair if k == 0 else fold_in(pair, k),
+                                              dtype=dtype)
+
+        static = [d if isinstance(d, int) else None for d in shape]
         values = tf.map_fn(one, seed_pairs,
-                           fn_output_signature=tf.TensorSpec(spec.shape, spec.dtype))
-        out[name] = tf.reshape(values, [-1, *spec.shape])  # static per-example shape
+                           fn_output_signature=tf.TensorSpec(static, spec.dtype))
+        out[name] = tf.reshape(values, [-1, *shape])  # per-example shape, static if known
     return out
 
 
