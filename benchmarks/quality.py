@@ -109,8 +109,8 @@ def make_config(setting: str, overrides: dict, budget: float | None) -> config_l
     return config_lib.override(config_lib.from_dict(raw), updates)
 
 
-def fvd_of(generator, config, protocol, extractor, real) -> float:
-    source = evaluation.source_from_generator(generator, config, "benchmark")
+def fvd_of(generator, config, protocol, extractor, real, window=None) -> float:
+    source = evaluation.source_from_generator(generator, config, "benchmark", window=window)
     fake = evaluation.generated_features(source, protocol, extractor, progress=False)
     return fvd_lib.fvd(real, fake)
 
@@ -130,6 +130,14 @@ def run_variant(setting: str, name: str, overrides: dict, args, extractor) -> di
     steps = trainer.train()
     train_seconds = time.perf_counter() - train_start
     fvd_end = fvd_of(trainer.ema_generator, config, protocol, extractor, real)
+    # Any-length families: the last T frames of 4T-frame renders (their first T are the
+    # clips just measured), so drift over a long render shows.
+    long = {}
+    if trainer.ema_generator.any_length:
+        n = 4 * config.data.num_frames
+        long = {"fvd_last_window_of_4T": round(fvd_of(
+            trainer.ema_generator, config, protocol, extractor, real,
+            window=(n, n - config.data.num_frames)), 1)}
     videos = trainer.sample()
     if args.gif_dir:
         os.makedirs(args.gif_dir, exist_ok=True)
@@ -139,6 +147,12 @@ def run_variant(setting: str, name: str, overrides: dict, args, extractor) -> di
         with open(os.path.join(args.gif_dir, f"{setting}_{name}{args.gif_tag}.gif"),
                   "wb") as f:
             f.write(encode_gif(grid, config.data.fps))
+        if long:  # the 4T-frame renders of the same seeds
+            grid = summaries.video_grid(pixels.to_uint8(trainer.sample(
+                num_frames=4 * config.data.num_frames)).numpy(), columns=len(videos))
+            with open(os.path.join(args.gif_dir, f"{setting}_{name}{args.gif_tag}_4T.gif"),
+                      "wb") as f:
+                f.write(encode_gif(grid, config.data.fps))
     return {"variant": name, "overrides": overrides, "steps": steps,
             "config": {"family": config.model.family, "augment": config.train.augment,
                        "section": config_lib.to_dict(config)["model"][config.model.family],
@@ -146,7 +160,7 @@ def run_variant(setting: str, name: str, overrides: dict, args, extractor) -> di
                        "betas": [config.train.beta1, config.train.beta2],
                        "batch": config.train.batch_size, "precision": trainer.precision},
             "train_seconds": round(train_seconds, 1), "build_seconds": round(build_seconds, 1),
-            "fvd_untrained": round(fvd_init, 1), "fvd_end": round(fvd_end, 1)}
+            "fvd_untrained": round(fvd_init, 1), "fvd_end": round(fvd_end, 1), **long}
 
 
 def main() -> None:

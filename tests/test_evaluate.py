@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from helpers import (REPO, assert_one_line_error, read_events, require_weights,
-                     run_concurrently, vidgan, vidgan_argv)
+                     run_concurrently, vidgan, vidgan_argv, with_family)
 from vidgan import config as config_lib
 from vidgan import evaluation, models
 from vidgan import export as export_lib
@@ -419,3 +419,21 @@ def test_training_with_fvd_fails_fast(tmp_path, monkeypatch):
     assert glob.glob(str(tmp_path / "a" / "checkpoints" / "ckpt-*")) == []
     assert_one_line_error(results["frames"], "train", "train.fvd_every needs data.num_frames")
     assert not os.path.exists(tmp_path / "b" / "checkpoints")
+
+
+def test_a_window_of_a_long_render_is_what_generate_frames_gives_there(tiny_config):
+    """source_from_generator(window=(n, first)): the T frames from `first` of each seed's
+    n-frame render (any-length families; others are refused in one line)."""
+    config = with_family(tiny_config, "motion", {})
+    generator = models.build_generator(config)
+    models.build(generator)
+    t = config.data.num_frames
+    source = evaluation.source_from_generator(generator, config, "test", window=(4 * t, 3 * t))
+    module = export_lib.GeneratorModule(generator, export_lib.build_metadata(config, 0, True))
+    long = module.generate_frames(np.array([4, 9], np.int64), 4 * t)["video"].numpy()
+    np.testing.assert_array_equal(source.generate(np.array([4, 9])), long[:, 3 * t:])
+    clip = evaluation.source_from_generator(generator, config, "test").generate(np.array([4]))
+    assert np.abs(long[:1, :t].astype(int) - clip.astype(int)).max() <= 1
+    with pytest.raises(EvaluationError, match="needs an any-length family"):
+        evaluation.source_from_generator(models.build_generator(tiny_config), tiny_config,
+                                         "test", window=(4 * t, 0))

@@ -416,3 +416,26 @@ def test_motion_content_run_exports_every_noise_input_as_latents(tmp_path):
     keras_videos = trainer.sample()[[0]]  # seed 0 is the first fixed sample
     np.testing.assert_array_equal(out["video"].numpy()[0],
                                   pixels.to_uint8(keras_videos).numpy()[0])
+    # Any length: 4T frames whose first T are generate's; the trainer renders the same.
+    assert meta["any_length"] is True
+    long = loaded.signatures["generate_frames"](seed=seeds(0, 7),
+                                                num_frames=tf.constant(32))["video"].numpy()
+    assert long.shape == (2, 32, 16, 16, 3) and long.dtype == np.uint8
+    # uint8 of float renders that agree to ~1e-6: at most one level apart
+    assert np.abs(long[:, :8].astype(int) - out["video"].numpy().astype(int)).max() <= 1
+    np.testing.assert_array_equal(
+        pixels.to_uint8(trainer.sample(num_frames=32)[[0]]).numpy()[0], long[0])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="num_frames must be"):
+        loaded.signatures["generate_frames"](seed=seeds(0), num_frames=tf.constant(0))
+    # `vidgan synthesize --num_frames=32` writes those renders.
+    from vidgan.synthesis import SynthesisRequest, synthesize  # noqa: PLC0415
+
+    out_dir = tmp_path / "long"
+    synthesize(SynthesisRequest(model_dir=str(tmp_path / "export"), out_dir=str(out_dir),
+                                num_videos=2, format="npz", num_frames=32), progress=False)
+    with np.load(out_dir / "seed_00000000.npz") as written:
+        np.testing.assert_array_equal(written["video"], long[0])
+    with np.load(out_dir / "seed_00000001.npz") as written:
+        assert written["video"].shape == (32, 16, 16, 3)
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    assert manifest["settings"]["num_frames"] == 32

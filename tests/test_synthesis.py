@@ -272,11 +272,14 @@ def _bad_cases(trained, base):
         "out_dir_under_file": (dict(out_dir=str(blocker / "out")),
                                [f"--out_dir={blocker / 'out'}"], "cannot write to out dir"),
         "fps_0": (dict(fps=0.0), ["--fps=0"], "fps must be in (0, 1000]"),
+        "num_frames_0": (dict(num_frames=0), ["--num_frames=0"], "num_frames must be > 0"),
+        "num_frames_fixed_length": (dict(num_frames=32), ["--num_frames=32"],
+                                    "makes clips of 8 frames only"),
     }, model
 
 
 BAD = ["missing_model", "corrupt_model", "num_videos_0", "num_videos_-1", "batch_size_0",
-       "format_avi", "out_dir_under_file", "fps_0"]
+       "format_avi", "out_dir_under_file", "fps_0", "num_frames_0", "num_frames_fixed_length"]
 
 
 @pytest.mark.parametrize("case", BAD)

@@ -93,16 +93,28 @@ def source_from_workdir(workdir: str, step: int | None = None, ema: bool = True)
 
 
 def source_from_generator(generator, config: config_lib.Config, description: str,
-                          step: int = 0, ema: bool = True) -> Source:
+                          step: int = 0, ema: bool = True,
+                          window: tuple[int, int] | None = None) -> Source:
     """A Keras generator behind export's latent rule: the videos of seed s are those the
-    exported model gives for s, so a run and its export evaluate identically."""
+    exported model gives for s, so a run and its export evaluate identically.
+    `window` (n, first), any-length families: the T frames from `first` of each seed's
+    n-frame render (generate_frames), to measure drift over a long render."""
     from vidgan import export  # noqa: PLC0415
 
     module = export.GeneratorModule(generator, export.build_metadata(config, step, ema))
+    if window is not None:
+        n, first = window
+        if not generator.any_length or not 0 <= first <= n - config.data.num_frames:
+            raise EvaluationError(f"window {window}: needs an any-length family and "
+                                  f"0 <= first <= n - {config.data.num_frames}")
 
     def generate(seeds: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         extra = {} if labels is None else {"label": tf.constant(labels, tf.int32)}
-        return module.generate(tf.constant(seeds, tf.int64), **extra)["video"].numpy()
+        seeds = tf.constant(seeds, tf.int64)
+        if window is None:
+            return module.generate(seeds, **extra)["video"].numpy()
+        video = module.generate_frames(seeds, tf.constant(n, tf.int32), **extra)["video"]
+        return video[:, first:first + config.data.num_frames].numpy()
 
     generate.module = module  # keeps the tf.Module alive while the function is used
     return Source(generate, config, description)

@@ -6,6 +6,9 @@ The exported module (OUT/<version>/, as TF Serving expects) has:
   generate_from_latents(latents float32 [N, z_dim]) -> {"video": uint8 [N, T, H, W, 3]}
   (z_dim: every noise input of the generator, flattened in its declared order: a
   motion-content model's content code, then its motion codes)
+  generate_frames(seed int64 [N], num_frames int32 []) -> {"video": uint8 [N, num_frames,
+  H, W, 3]}: families that render any length only (metadata "any_length"); the first T
+  frames are generate's
   metadata() -> {"json": string}   (config, step, T/H/W, fps, z_dim, vidgan version)
 Signatures: serving_default and generate (seed only, truncation 1), generate_truncated
 (seed and truncation), generate_from_latents, metadata. A class-conditional model's
@@ -129,6 +132,29 @@ class GeneratorModule(tf.Module):
     @tf.function
     def generate_from_latents(self, latents, label=None):
         return {"video": self._video(latents, label)}
+
+    @tf.function
+    def generate_frames(self, seed, num_frames, label=None):
+        """Any-length families: seed int64 [N], num_frames int32 [] >= 1 (, label int32
+        [N]) -> {"video": uint8 [N, num_frames, H, W, 3]}, whose first T frames are
+        generate's for the same seeds (the seed's codes for more frames extend its codes
+        for T)."""
+        message = "num_frames must be an int32 scalar >= 1"
+        with tf.control_dependencies([
+                tf.debugging.assert_rank(seed, 1, message="seed must be a 1-D int64 tensor [N]"),
+                tf.debugging.assert_rank(num_frames, 0, message=message)]):
+            seed, num_frames = tf.identity(seed), tf.identity(num_frames)
+        with tf.control_dependencies([tf.debugging.assert_positive(num_frames,
+                                                                   message=message)]):
+            num_frames = tf.reshape(tf.cast(num_frames, tf.int32), [])
+        inputs = sampling.draw_noise(self.specs, sampling.seed_pairs_for_seeds(seed),
+                                     self.generator.noise_shapes(num_frames))
+        if self.num_classes:
+            inputs["label"] = self._labels(label, tf.shape(seed)[0])
+        videos = self.generator.render(inputs, num_frames, training=False)
+        if self.enhancement is not None:
+            videos = self.enhancement(videos)
+        return {"video": to_uint8(videos)}
 
     # --- context models (data.context_frames = k > 0) ------------------------------
     def _frames(self, frames: tf.Tensor, name: str) -> tf.Tensor:
@@ -285,7 +311,8 @@ def build_metadata(config: config_lib.Config, step: int, ema: bool, enhance: str
                    scale: int = 1) -> dict:
     """`height`/`width` are those of the output (after super-resolution, if any)."""
     d = config.data
-    specs = models.build_generator(config).input_specs()  # unbuilt: declared inputs only
+    generator = models.build_generator(config)  # unbuilt: declared inputs only
+    specs = generator.input_specs()
     return {
         "vidgan_version": vidgan.__version__,
         "tensorflow_version": tf.__version__,
@@ -303,6 +330,7 @@ def build_metadata(config: config_lib.Config, step: int, ema: bool, enhance: str
         "class_names": list(d.class_names),
         "context_frames": d.context_frames,
         "latent_rule": _latent_rule(specs),
+        "any_length": bool(generator.any_length),
         "config": config_lib.to_dict(config),
     }
 
@@ -371,6 +399,9 @@ def export(workdir: str, export_dir: str, step: int | None = None, ema: bool = T
             "generate_from_latents": module.generate_from_latents.get_concrete_function(
                 latents, **label),
         })
+        if generator.any_length:
+            signatures["generate_frames"] = module.generate_frames.get_concrete_function(
+                seed, tf.TensorSpec(None, tf.int32, name="num_frames"), **label)
     try:
         tf.saved_model.save(module, staging, signatures=signatures)
         if tf.io.gfile.exists(target):

@@ -49,6 +49,7 @@ class SynthesisRequest:
     overwrite: bool = False  # regenerate every file, and allow a different model/settings
     encode_workers: int = 2
     labels: tuple[int, ...] = ()  # class indices (class-conditional models only)
+    num_frames: int | None = None  # None: the model's T; more: families with any_length
 
     def validate(self) -> None:
         if self.num_videos <= 0:
@@ -68,6 +69,8 @@ class SynthesisRequest:
             raise SynthesisError(f"encode_workers must be > 0, got {self.encode_workers}")
         if len(set(self.labels)) != len(self.labels):
             raise SynthesisError(f"labels repeat a class: {list(self.labels)}")
+        if self.num_frames is not None and self.num_frames <= 0:
+            raise SynthesisError(f"num_frames must be > 0, got {self.num_frames}")
 
 
 def resolve_labels(metadata: dict, labels: str = "", label_names: str = "") -> tuple[int, ...]:
@@ -159,7 +162,10 @@ def _is_complete(path: str, format: str, shape: tuple[int, int, int]) -> bool:
 def _settings(request: SynthesisRequest, metadata: dict, model_path: str, fps: float) -> dict:
     return {"model_path": os.path.abspath(model_path), "model_step": metadata["step"],
             "format": request.format, "fps": fps, "truncation": request.truncation,
-            "labels": list(request.labels)}
+            "labels": list(request.labels),
+            # only another length than the model's: manifests of clips stay as they were
+            **({"num_frames": request.num_frames}
+               if request.num_frames not in (None, metadata["num_frames"]) else {})}
 
 
 def check_out_dir(out_dir: str, settings: dict, overwrite: bool) -> None:
@@ -227,10 +233,18 @@ class Synthesizer:
 
 def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
          progress: bool) -> dict:
+    longer = request.num_frames not in (None, metadata["num_frames"])  # not the clips'
+    if longer and "generate_frames" not in module.signatures:
+        raise SynthesisError(f"{model_path} ({metadata.get('family', 'this family')}) makes "
+                             f"clips of {metadata['num_frames']} frames only; --num_frames "
+                             "needs a family that renders any length (model.family=motion)")
+    if longer and request.truncation != 1.0:
+        raise SynthesisError("--truncation applies to clips of the model's own length only")
     fps = float(request.fps or metadata["fps"])
     settings = _settings(request, metadata, model_path, fps)
     check_out_dir(request.out_dir, settings, request.overwrite)
-    shape = (metadata["num_frames"], metadata["height"], metadata["width"])
+    shape = (request.num_frames or metadata["num_frames"], metadata["height"],
+             metadata["width"])
     if request.format == "mp4" and (shape[1] % 2 or shape[2] % 2):
         raise SynthesisError(f"mp4 (H.264) needs even height and width; the model makes "
                              f"{shape[1]}x{shape[2]}: use --format=gif, npz or png_strip")
@@ -262,7 +276,12 @@ def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
         logging.info("%d of %d videos already written in %s; generating %d.", skipped,
                      len(items), request.out_dir, len(todo))
 
-    generate = module.signatures["generate_truncated"]
+    if longer:
+        num_frames = tf.constant(shape[0], tf.int32)
+        generate = lambda **kw: module.signatures["generate_frames"](  # noqa: E731
+            seed=kw["seed"], num_frames=num_frames, **{k: kw[k] for k in kw if k == "label"})
+    else:
+        generate = module.signatures["generate_truncated"]
     truncation = tf.constant(request.truncation, tf.float32)
     bar = tqdm.tqdm(total=len(items), initial=skipped, unit="video", disable=not progress,
                     file=sys.stderr, dynamic_ncols=True)

@@ -25,6 +25,10 @@ _LABELS = flags.DEFINE_string("labels", "", "Class-conditional models: class ind
                               "named after the class.")
 _LABEL_NAMES = flags.DEFINE_string("label_names", "", "Class-conditional models: class names "
                                    "instead of indices, e.g. circle,square.")
+_NUM_FRAMES = flags.DEFINE_integer(
+    "num_frames", None, "Frames per video (default: the model's clip length). Longer videos "
+    "need a family that renders any length (model.family=motion); their first frames are "
+    "the clip's.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Regenerate files that exist, and allow an "
                                "out dir made with another model or settings.")
 
@@ -46,7 +50,7 @@ def main(argv: list[str]) -> None:
             model_dir=_MODEL_DIR.value, out_dir=_OUT_DIR.value, num_videos=_NUM_VIDEOS.value,
             batch_size=_BATCH_SIZE.value, format=_FORMAT.value, seed_start=_SEED_START.value,
             fps=_FPS.value, truncation=_TRUNCATION.value, overwrite=_OVERWRITE.value,
-            labels=labels)
+            labels=labels, num_frames=_NUM_FRAMES.value)
         summary = synthesizer.run(request)
     except synthesis.SynthesisError as e:
         fail("synthesize", str(e))

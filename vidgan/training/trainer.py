@@ -108,6 +108,9 @@ class Trainer:
         self.data_inputs = tuple(name for name, spec in self.input_specs.items()
                                  if spec.source == "data")
         self._sample = tf.function(lambda inputs: self.ema_generator(inputs, training=False))
+        self._render = tf.function(  # one trace for every length
+            lambda inputs, n: self.ema_generator.render(inputs, n, training=False),
+            reduce_retracing=True)
         self._fixed_context = None  # context models: real frames of the fixed samples
 
     # --- randomness ---------------------------------------------------------
@@ -148,14 +151,17 @@ class Trainer:
         n, k = self.config.train.num_samples, self.generator.num_classes
         return max(1, n // k) if k else n
 
-    def fixed_inputs(self) -> dict[str, tf.Tensor]:
+    def fixed_inputs(self, num_frames: int | None = None) -> dict[str, tf.Tensor]:
         """The generator inputs sampled every `sample_every` steps: seeds 0..columns-1
         under export's rule, so the samples are what the exported model gives for them;
         class-conditional: those seeds again for every class, one row per class; context
-        models: the first clips of the data give the context frames, one clip per video."""
+        models: the first clips of the data give the context frames, one clip per video.
+        `num_frames`: the noise for a render of that many frames (any-length families)."""
         columns, k = self.sample_columns, self.generator.num_classes
         seeds = tf.tile(tf.range(columns, dtype=tf.int64), [max(1, k)])
-        inputs = sampling.draw_noise(self.input_specs, sampling.seed_pairs_for_seeds(seeds))
+        shapes = None if num_frames is None else self.generator.noise_shapes(num_frames)
+        inputs = sampling.draw_noise(self.input_specs, sampling.seed_pairs_for_seeds(seeds),
+                                     shapes)
         if k:
             inputs["label"] = tf.repeat(tf.range(k, dtype=tf.int32), columns)
         if "context" in self.input_specs:
@@ -374,9 +380,17 @@ class Trainer:
         """Runs one step; returns its metrics as Python floats."""
         return {k: float(v) for k, v in self._train_step(iterator).items()}
 
-    def sample(self, inputs: dict | None = None) -> np.ndarray:
-        """EMA-generator videos for `inputs` (default: the fixed ones): [N, T, H, W, 3]."""
-        return self._sample(self.fixed_inputs() if inputs is None else inputs).numpy()
+    def sample(self, inputs: dict | None = None, num_frames: int | None = None) -> np.ndarray:
+        """EMA-generator videos for `inputs` (default: the fixed ones): [N, T, H, W, 3].
+        `num_frames`: that many frames instead of T (families with any_length; `inputs`
+        then shaped by generator.noise_shapes(num_frames)); the first T are the clip's."""
+        if num_frames is None or num_frames == self.config.data.num_frames:
+            return self._sample(self.fixed_inputs() if inputs is None else inputs).numpy()
+        if not self.generator.any_length:
+            raise ValueError(f"model family {self.config.model.family} makes clips of "
+                             f"{self.config.data.num_frames} frames only")
+        inputs = self.fixed_inputs(num_frames) if inputs is None else inputs
+        return self._render(inputs, tf.constant(num_frames, tf.int32)).numpy()
 
     def train(self) -> int:
         """Trains to `train.steps`, resuming from the workdir; returns the final step."""
