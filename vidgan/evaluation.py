@@ -81,11 +81,11 @@ class Source:
 
 
 def source_from_workdir(workdir: str, step: int | None = None, ema: bool = True) -> Source:
-    from vidgan import export  # noqa: PLC0415
+    from vidgan.training import workdir as workdir_lib  # noqa: PLC0415
 
     try:
-        generator, config, step = export.load_trained_generator(workdir, step, ema)
-    except export.ExportError as e:
+        generator, config, step = workdir_lib.load_generator(workdir, step, ema)
+    except workdir_lib.RunError as e:
         raise EvaluationError(str(e)) from None
     return source_from_generator(generator, config,
                                  f"{workdir} step {step} ({'EMA' if ema else 'raw'} generator)",

@@ -252,48 +252,6 @@ class GeneratorModule(tf.Module):
         return {"json": tf.constant(self._metadata_json)}
 
 
-def load_trained_generator(workdir: str, step: int | None = None,
-                           ema: bool = True) -> tuple[tf.keras.Model, config_lib.Config, int]:
-    """Rebuilds the generator of a training run and restores it (EMA weights by default).
-
-    Returns (generator, config, step). Raises ExportError with a one-line reason.
-    """
-    try:
-        stored = workdir_lib.read_config(workdir)
-    except config_lib.ConfigError as e:
-        raise ExportError(str(e)) from None
-    if stored is None:
-        raise ExportError(f"{workdir} is not a vidgan training run (no config.json)")
-    try:
-        config = config_lib.from_dict(stored)
-    except config_lib.ConfigError as e:
-        raise ExportError(f"{workdir}/config.json: {e}") from None
-    checkpoint_dir = os.path.join(workdir, "checkpoints")
-    if step is None:
-        path = tf.train.latest_checkpoint(checkpoint_dir)
-        if path is None:
-            raise ExportError(f"no checkpoint in {checkpoint_dir}")
-    else:
-        path = os.path.join(checkpoint_dir, f"ckpt-{step}")
-        if not tf.io.gfile.exists(path + ".index"):
-            available = sorted(
-                int(p.split("-")[-1].split(".")[0])
-                for p in tf.io.gfile.glob(os.path.join(checkpoint_dir, "ckpt-*.index")))
-            raise ExportError(f"no checkpoint for step {step} in {checkpoint_dir}; "
-                              f"available steps: {available or 'none'}")
-    generator = models.build_generator(config, name="generator")
-    models.build(generator)
-    step_var = tf.Variable(0, dtype=tf.int64)
-    key = "ema_generator" if ema else "generator"
-    checkpoint = tf.train.Checkpoint(step=step_var, **{key: generator})
-    try:
-        checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as e:
-        raise ExportError(f"cannot restore {key} from {path}: "
-                          f"{str(e).splitlines()[0][:300]}") from None
-    return generator, config, int(step_var.numpy())
-
-
 def _latent_rule(specs: dict) -> str:
     """How seed i becomes latents[i] (vidgan.models.sampling's rule, written out)."""
     pair = f"[seed[i], {sampling.SEED_STREAM}]"
@@ -345,7 +303,10 @@ def export(workdir: str, export_dir: str, step: int | None = None, ema: bool = T
     Written to a temporary folder first and renamed, so a server watching export_dir
     never sees half a model. Returns the version folder.
     """
-    generator, config, trained_step = load_trained_generator(workdir, step, ema)
+    try:
+        generator, config, trained_step = workdir_lib.load_generator(workdir, step, ema)
+    except workdir_lib.RunError as e:
+        raise ExportError(str(e)) from None
     enhancement, scale = None, 1
     if enhance:
         from vidgan import enhance as enhance_lib  # noqa: PLC0415

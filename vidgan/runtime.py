@@ -13,6 +13,7 @@ Set VIDGAN_MALLOC=system to leave malloc alone.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -76,3 +77,17 @@ def resolve_precision(precision: str) -> str:
     if precision != "auto":
         return precision
     return "mixed_bfloat16" if fast_bfloat16() else "float32"
+
+
+@contextlib.contextmanager
+def dtype_policy(precision: str):
+    """Keras layers created inside compute in `precision` ("mixed_*": 16-bit compute,
+    float32 variables); the global policy is restored afterwards."""
+    import keras  # noqa: PLC0415  (this module is imported before TensorFlow loads)
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)

@@ -31,6 +31,7 @@ from vidgan.enhance import sr as sr_lib
 from vidgan.enhance import video as video_lib
 from vidgan.enhance.sr import rgb_to_ycbcr, ycbcr_to_rgb
 from vidgan.metrics.quality import psnr
+from vidgan.training import workdir as workdir_lib
 
 SR_EXPERIMENT = os.path.join(REPO, "experiments", "sr.py")
 SR_TINY = SR_EXPERIMENT + ":tiny"
@@ -627,7 +628,7 @@ def test_load_sr_network_of_cli_run(runs):
         build_chain("sr4x", paths["sr"])
     with pytest.raises(EnhanceError, match="no config.json"):
         build_chain("sr2x", paths["sr_bad"] + "_missing")
-    with pytest.raises(config_lib.ConfigError, match="no SR checkpoint for step 3"):
+    with pytest.raises(workdir_lib.RunError, match="no checkpoint for step 3"):
         sr_lib.load_sr_network(paths["sr"], step=3)
 
 
@@ -941,7 +942,7 @@ def test_enhanced_export_equals_chain_on_generator(exports):
     have structure); the bicubic-only chain is further off (denoise/sharpen are baked in),
     and the learned export uses the trained SR network, not bicubic."""
     paths, dirs, _ = exports
-    generator, _, _ = export_lib.load_trained_generator(paths["gan"])
+    generator, _, _ = workdir_lib.load_generator(paths["gan"])
     module = tf.saved_model.load(os.path.join(dirs["bicubic"], "4"))
     latents = module.signatures["generate"](seed=tf.constant([0, 1, 2], tf.int64))["latents"] * 30
     videos = generator(latents, training=False)

@@ -79,8 +79,8 @@ def build_chain(spec: str, sr_workdir: str | None = None) -> list[VideoPass]:
 
 
 def _learned(scale: int, sr_workdir: str | None, params: dict) -> SuperResolution:
-    from vidgan.config import ConfigError  # noqa: PLC0415
     from vidgan.enhance import sr  # noqa: PLC0415
+    from vidgan.training import workdir as workdir_lib  # noqa: PLC0415
 
     if params:
         raise EnhanceError(f"sr{scale}x takes no parameters (its network is trained)")
@@ -89,7 +89,7 @@ def _learned(scale: int, sr_workdir: str | None, params: dict) -> SuperResolutio
                            f"`vidgan train-sr` run (--sr_workdir), or use bicubic{scale}x")
     try:
         network, _ = sr.load_sr_network(sr_workdir)
-    except ConfigError as e:
+    except workdir_lib.RunError as e:
         raise EnhanceError(str(e)) from None
     if network.scale != scale:
         raise EnhanceError(f"{sr_workdir} trained a x{network.scale} network, not x{scale}")

@@ -163,7 +163,7 @@ class SRTrainer:
         self.checkpoint = tf.train.Checkpoint(step=self.step, network=self.network,
                                               optimizer=self.optimizer)
         self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(workdir, "checkpoints"), t.keep_checkpoints)
+            self.checkpoint, os.path.join(workdir, workdir_lib.CHECKPOINTS), t.keep_checkpoints)
         self._step = tf.function(self._step_fn)
 
     def _replica_step(self, hr: tf.Tensor, lr: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -252,25 +252,11 @@ def train_sr(config: Config, workdir: str,
 
 
 def load_sr_network(workdir: str, step: int | None = None) -> tuple[SRNet, Config]:
-    """The trained SR network of a `vidgan train-sr` run (latest checkpoint by default)."""
-    from vidgan import config as config_lib  # noqa: PLC0415
-
-    stored = workdir_lib.read_config(workdir)
-    if stored is None:
-        raise ConfigError(f"{workdir} is not a vidgan train-sr run (no config.json)")
-    config = config_lib.from_dict(stored)
-    directory = os.path.join(workdir, "checkpoints")
-    path = (tf.train.latest_checkpoint(directory) if step is None
-            else os.path.join(directory, f"ckpt-{step}"))
-    if path is None or not tf.io.gfile.exists(path + ".index"):
-        raise ConfigError(f"no SR checkpoint{'' if step is None else f' for step {step}'} "
-                          f"in {directory}")
+    """The trained SR network of a `vidgan train-sr` run (latest checkpoint by default).
+    Raises workdir.RunError with a one-line reason."""
+    config = workdir_lib.load_config(workdir, kind="vidgan train-sr run")
+    path = workdir_lib.checkpoint_path(workdir, step)
     sr = config.sr
     network = SRNet(sr.scale, sr.channels, sr.frames, name="sr_network").build_for()
-    try:
-        tf.train.Checkpoint(network=network).restore(path).expect_partial() \
-            .assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as e:
-        raise ConfigError(f"cannot restore the SR network from {path}: "
-                          f"{str(e).splitlines()[0][:300]}") from None
+    workdir_lib.restore(path, network=network)
     return network, config

@@ -10,8 +10,6 @@ the data is a pure function of (data.seed, i), so a resumed run continues exactl
 
 from __future__ import annotations
 
-import contextlib
-
 from absl import logging
 import keras
 import numpy as np
@@ -33,18 +31,6 @@ from vidgan.training.strategy import check_batch, make_strategy
 # Streams of the stateless RNG, folded into (train.seed, step).
 _LATENTS_D, _LATENTS_G, _PENALTY = 0, 1, 2
 _AUGMENT_D_REAL, _AUGMENT_D_FAKE, _AUGMENT_G, _D_CHOICES, _D_CHOICES_G = 4, 5, 6, 7, 8
-
-
-@contextlib.contextmanager
-def _dtype_policy(precision: str):
-    """Layers created inside compute in `precision` ("mixed_*": 16-bit compute, float32
-    variables); the global policy is restored afterwards."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 class Trainer:
@@ -76,7 +62,7 @@ class Trainer:
         self.precision = runtime.resolve_precision(t.precision)
         if t.precision == "auto":
             logging.info("train.precision=auto: %s", self.precision)
-        with self.strategy.scope(), _dtype_policy(self.precision):
+        with self.strategy.scope(), runtime.dtype_policy(self.precision):
             self.generator = models.build_generator(config)
             self.ema_generator = models.build_generator(config, name="ema_generator")
             self.discriminator = models.build_discriminator(config)

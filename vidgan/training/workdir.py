@@ -1,8 +1,11 @@
-"""The run directory: resolved config and versions, and the rules for reusing it.
+"""The run directory: resolved config and versions, the rules for reusing it, and
+loading what a finished run holds (its config, a checkpoint, the trained generator).
 
 workdir/
   config.json        resolved config + versions (rewritten at each start)
-  checkpoints/       tf.train.CheckpointManager
+  checkpoints/       tf.train.CheckpointManager: ckpt-<step>; a GAN run's object graph is
+                     step, generator, ema_generator, discriminator, g_optimizer,
+                     d_optimizer (vidgan.training.Trainer); an SR run's, network (+ its own)
   events.out.tfevents.*   TensorBoard
   samples/           GIFs of reals and of the fixed-latent EMA samples
 """
@@ -22,6 +25,11 @@ import vidgan
 from vidgan import config as config_lib
 
 CONFIG_FILE = "config.json"
+CHECKPOINTS = "checkpoints"
+
+
+class RunError(ValueError):
+    """A run directory that cannot be loaded as asked; the message says why in one line."""
 
 
 def versions() -> dict[str, str]:
@@ -102,3 +110,57 @@ def write_config(workdir: str, config: config_lib.Config, strategy_name: str,
     with tf.io.gfile.GFile(path + ".tmp", "w") as f:
         json.dump(record, f, indent=2, sort_keys=True)
     tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+
+
+def load_config(workdir: str, kind: str = "vidgan training run") -> config_lib.Config:
+    """The validated config a run was made with."""
+    try:
+        stored = read_config(workdir)
+        if stored is None:
+            raise RunError(f"{workdir} is not a {kind} (no {CONFIG_FILE})")
+        return config_lib.from_dict(stored)
+    except config_lib.ConfigError as e:
+        raise RunError(f"{workdir}/{CONFIG_FILE}: {e}") from None
+
+
+def checkpoint_path(workdir: str, step: int | None = None) -> str:
+    """The checkpoint prefix of `step` (default: the latest)."""
+    directory = os.path.join(workdir, CHECKPOINTS)
+    if step is None:
+        path = tf.train.latest_checkpoint(directory)
+        if path is None:
+            raise RunError(f"no checkpoint in {directory}")
+        return path
+    path = os.path.join(directory, f"ckpt-{step}")
+    if not tf.io.gfile.exists(path + ".index"):
+        available = sorted(int(p.split("-")[-1].split(".")[0])
+                           for p in tf.io.gfile.glob(os.path.join(directory, "ckpt-*.index")))
+        raise RunError(f"no checkpoint for step {step} in {directory}; "
+                       f"available steps: {available or 'none'}")
+    return path
+
+
+def restore(path: str, **objects) -> None:
+    """Restores `objects` (checkpoint keys -> trackables) from the checkpoint at `path`;
+    the checkpoint may hold more."""
+    try:
+        tf.train.Checkpoint(**objects).restore(path).expect_partial() \
+            .assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as e:
+        raise RunError(f"cannot restore {', '.join(objects)} from {path}: "
+                       f"{str(e).splitlines()[0][:300]}") from None
+
+
+def load_generator(workdir: str, step: int | None = None,
+                   ema: bool = True) -> tuple[keras.Model, config_lib.Config, int]:
+    """The generator of a training run (EMA weights by default), rebuilt and restored:
+    (generator, config, step)."""
+    from vidgan import models  # noqa: PLC0415
+
+    config = load_config(workdir)
+    path = checkpoint_path(workdir, step)
+    generator = models.build_generator(config, name="generator")
+    models.build(generator)
+    step_var = tf.Variable(0, dtype=tf.int64)
+    restore(path, step=step_var, **{"ema_generator" if ema else "generator": generator})
+    return generator, config, int(step_var.numpy())

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from vidgan.config import ConfigError
 from vidgan.training import strategy as strategy_lib
+from vidgan.training import workdir as workdir_lib
 
 
 class Workers:
@@ -27,7 +28,7 @@ class Workers:
         self.strategy = strategy
         self.chief = strategy_lib.is_chief(strategy)
         self.multi_worker = strategy_lib.is_multi_worker(strategy)
-        self.checkpoint_dir = os.path.join(workdir, "checkpoints")
+        self.checkpoint_dir = os.path.join(workdir, workdir_lib.CHECKPOINTS)
         self._scratch: str | None = None
         self._sum = tf.function(self._sum_fn)
 
