@@ -84,9 +84,10 @@ VARIANTS = {
         "model.resnet3d.discriminator.frames": 4,
         "model.resnet3d.discriminator.video_downsample": 1, "train.augment": AUGMENT,
         "train.beta1": 0.0, "train.g_lr": 4e-4, "train.d_lr": 8e-4},
-    # The motion-content family (its section's defaults: G and dual D 16..128) with the
-    # setting's training recipe.
+    # The motion-content and two-stream families (their sections' defaults: G and dual D
+    # 16..128) with the setting's training recipe.
     "motion": {"model.family": "motion"},
+    "vgan": {"model.family": "vgan"},
 }
 
 

@@ -160,7 +160,7 @@ INVALID = [
     ([("data.object_size", 1.0)], "data.object_size"),
     ([("data.max_speed", -0.1)], "data.max_speed"),
     ([("data.max_speed", 1.5)], "data.max_speed"),
-    ([("model.family", "vgan")], "model.family"),
+    ([("model.family", "stylegan_v")], "model.family"),
     ([("model.resnet3d.generator.channels", 8)], "model.resnet3d.generator.channels"),
     ([("model.family", "resnet3d"), ("model.dcgan3d.discriminator.norm", "layer")],
      "model.dcgan3d.discriminator.norm"),  # set, but another family is selected

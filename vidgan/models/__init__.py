@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Callable
 
-from vidgan.models import dcgan3d, motion, resblocks, resnet3d
+from vidgan.models import dcgan3d, motion, resblocks, resnet3d, vgan
 from vidgan.models.base import Discriminator, Generator, InputSpec
 from vidgan.models.dcgan3d import VideoDiscriminator, VideoGenerator
 from vidgan.models.motion import MotionContentGenerator
 from vidgan.models.layers import StagePlan, plan_stages
 from vidgan.models.resnet3d import ResNet3DDiscriminator, ResNet3DGenerator
+from vidgan.models.vgan import TwoStreamGenerator
 
 if TYPE_CHECKING:
     from vidgan.config import Config, DataConfig
@@ -171,15 +172,39 @@ register_family(Family(
     check=_check_resnet3d, tiny=_tiny, default_loss="hinge",
     description="residual BigGAN/DVD-GAN blocks, resize-then-conv up, spectral-norm D",
     conditional=True, context=True))
-register_family(Family(
-    name="motion", config=motion.MotionConfig,
-    generator=lambda data, s, name: MotionContentGenerator(
-        *_shape(data), **dataclasses.asdict(s.generator), name=name),
-    discriminator=lambda data, s, name: ResNet3DDiscriminator(
-        *_shape(data), **dataclasses.asdict(s.discriminator), name=name),
-    check=_check_motion, tiny=_tiny, default_loss="hinge",
-    description="motion-content (MoCoGAN / StyleGAN-V): content code + interpolated motion "
-                "codes, per-frame 2D residual G, dual D"))
+def _on_residual_discriminator(name: str, config: type, generator: type, check: Callable,
+                               description: str) -> Family:
+    """A family whose generator takes its section's fields and whose discriminator is
+    the residual family's (dual by default), trained with hinge loss."""
+    return Family(
+        name=name, config=config,
+        generator=lambda data, s, n: generator(
+            *_shape(data), **dataclasses.asdict(s.generator), name=n),
+        discriminator=lambda data, s, n: ResNet3DDiscriminator(
+            *_shape(data), **dataclasses.asdict(s.discriminator), name=n),
+        check=check, tiny=_tiny, default_loss="hinge", description=description)
+
+
+register_family(_on_residual_discriminator(
+    "motion", motion.MotionConfig, MotionContentGenerator, _check_motion,
+    "motion-content (MoCoGAN / StyleGAN-V): content code + interpolated motion codes, "
+    "per-frame 2D residual G, dual D"))
+
+
+def _check_vgan(section: vgan.VGANConfig, config: "Config") -> list[str]:
+    g = section.generator
+    problems = _widths(section) + _check_dual_discriminator(section.discriminator, config)
+    if not 0 <= g.mask_weight < float("inf"):
+        problems.append("generator.mask_weight must be finite and >= 0")
+    if g.rgb_mix < 0:
+        problems.append("generator.rgb_mix must be >= 0 (0: no mixing conv)")
+    return problems
+
+
+register_family(_on_residual_discriminator(
+    "vgan", vgan.VGANConfig, TwoStreamGenerator, _check_vgan,
+    "two-stream (VGAN): a 3D foreground with a mask over a static 2D background, residual "
+    "blocks, dual D"))
 
 
 def section(config: "Config"):
@@ -221,7 +246,8 @@ def build(generator: Generator, discriminator: Discriminator | None = None) -> N
 __all__ = [
     "Discriminator", "FAMILIES", "Family", "Generator", "InputSpec", "MotionContentGenerator",
     "ResNet3DDiscriminator",
-    "ResNet3DGenerator", "StagePlan", "VideoDiscriminator", "VideoGenerator", "build",
+    "ResNet3DGenerator", "StagePlan", "TwoStreamGenerator", "VideoDiscriminator",
+    "VideoGenerator", "build",
     "build_discriminator", "build_generator", "dummy_inputs", "plan_stages",
     "num_classes", "register_family", "section",
 ]

@@ -64,7 +64,9 @@ class Generator(keras.Model):
                                          source="data")
         return specs
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, return_losses=False):
+        """With return_losses: (video, {name: [B]}), the generator's own loss terms per
+        clip (e.g. VGAN's mask penalty), which the trainer adds to G's loss."""
         inputs = _as_dict(inputs, "latent")
         specs = self.input_specs()
         missing = sorted(set(specs) - set(inputs))
@@ -77,14 +79,20 @@ class Generator(keras.Model):
                 raise ValueError(f"generator expects {name} of shape "
                                  f"[B, {', '.join(map(str, spec.shape))}], got "
                                  f"{inputs[name].shape}")
-        video = self.generate({k: inputs[k] for k in specs}, training=training)
-        if not self.context_frames:
-            return video
-        context = keras.ops.cast(inputs["context"], video.dtype)  # [B, k, H, W, 3]
-        return keras.ops.concatenate([context, video[:, self.context_frames:]], axis=1)
+        video, losses = self.generate_with_losses({k: inputs[k] for k in specs},
+                                                  training=training)
+        if self.context_frames:
+            context = keras.ops.cast(inputs["context"], video.dtype)  # [B, k, H, W, 3]
+            video = keras.ops.concatenate([context, video[:, self.context_frames:]], axis=1)
+        return (video, losses) if return_losses else video
 
     def generate(self, inputs: dict, training: bool = False):
         raise NotImplementedError
+
+    def generate_with_losses(self, inputs: dict, training: bool = False):
+        """(video, {name: per-clip loss [B]}); families with loss terms of their own
+        override this (the default has none)."""
+        return self.generate(inputs, training=training), {}
 
     def noise_shapes(self, num_frames) -> dict[str, tuple]:
         """Per-example shapes of the noise inputs of a `num_frames`-frame render (entries

@@ -282,15 +282,18 @@ class Trainer:
         inputs = self._generator_inputs(batch, step, _LATENTS_G)
         weights = self.discriminator.head_weights
         with tf.GradientTape() as tape:
-            fake = self.generator(inputs, training=True)  # [B_local, T, H, W, 3]
-            fake = self._augmented(fake, step, _AUGMENT_G, 0)
+            # own: the generator's own loss terms per clip (VGAN's mask penalty), [B_local]
+            fake, own = self.generator(inputs, training=True, return_losses=True)
+            fake = self._augmented(fake, step, _AUGMENT_G, 0)  # [B_local, T, H, W, 3]
             heads = self.discriminator({"video": fake, **conditions}, training=True)
             per_head = {h: self.loss.generator(heads[h]) for h in weights}
-            loss = self._average(tf.add_n([weights[h] * per_head[h] for h in sorted(weights)]))
+            terms = [weights[h] * per_head[h] for h in sorted(weights)]
+            loss = self._average(tf.add_n(terms + [own[k] for k in sorted(own)]))
         grad_norm = self._apply(self.g_optimizer, tape, loss, self.generator.trainable_variables)
         metrics_ = {"loss/g": loss}
         if len(weights) > 1:
             metrics_.update({f"loss/g_{h}": self._average(per_head[h]) for h in weights})
+        metrics_.update({f"loss/g_{k}": self._average(v) for k, v in own.items()})
         return metrics_, grad_norm
 
     def _replica_step(self, batches: tuple[dict, ...], step: tf.Tensor):
