@@ -14,7 +14,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from helpers import REPO, assert_same_checkpoints, read_events, vidgan
+from helpers import (REPO, assert_same_checkpoints, read_events, run_concurrently, vidgan,
+                     vidgan_argv)
 
 
 TINY = os.path.join(REPO, "experiments", "quickstart.py") + ":tiny"
@@ -157,14 +158,7 @@ def test_sigterm_saves_and_resume_matches_uninterrupted_run(tmp_path):
                             os.path.join(fresh, "checkpoints", f"ckpt-{target}"))
 
 
-def test_dry_run_prints_resolved_config_with_overrides():
-    result = vidgan("train", f"--config={TINY}", "--config.train.g_lr=0.001", "--dry_run")
-    assert result.returncode == 0, result.stderr
-    config = json.loads(result.stdout)
-    assert config["train"]["g_lr"] == 0.001 and config["data"]["num_frames"] == 8
-
-
-@pytest.mark.parametrize("args, message", [
+BAD_INPUTS = [
     (["--config.train.stepz=3"], "unknown config field 'stepz'. Did you mean \"steps\""),
     (["--config.train.steps=0"], "train.steps must be >= 1"),
     (["--config.train.steps=abc"], "flag --config.train.steps=abc: invalid literal"),
@@ -172,32 +166,62 @@ def test_dry_run_prints_resolved_config_with_overrides():
     (["--config.data.height=15"], "must both be even"),
     (["--config.train.batch_size=3", "--config.train.cpu_devices=2"], "divide evenly"),
     ([], "--workdir is required"),
-])
-def test_bad_inputs_fail_in_one_line(args, message):
-    result = vidgan("train", f"--config={TINY}", *args, timeout=120)
+]
+
+
+@pytest.fixture(scope="module")
+def quick_runs(tmp_path_factory):
+    """The commands that end before training, run side by side (each spends its seconds
+    importing TensorFlow): a dry run, every bad input, a missing config file, an unknown
+    subcommand, a corrupt run record and an unwritable workdir."""
+    base = tmp_path_factory.mktemp("quick_runs")
+    (base / "corrupt").mkdir()
+    (base / "corrupt" / "config.json").write_text("{ not json")
+    (base / "a_file").write_text("not a directory")
+    commands = {
+        "dry_run": vidgan_argv("train", f"--config={TINY}", "--config.train.g_lr=0.001",
+                               "--dry_run"),
+        "missing": vidgan_argv("train", "--config=experiments/nope.py", "--workdir=/tmp/x"),
+        "unknown": vidgan_argv("trian"),
+        "corrupt": vidgan_argv("train", f"--config={TINY}", f"--workdir={base / 'corrupt'}"),
+        "unwritable": vidgan_argv("train", f"--config={TINY}",
+                                  f"--workdir={base / 'a_file'}/run"),
+    }
+    for i, (args, _) in enumerate(BAD_INPUTS):
+        commands[f"bad{i}"] = vidgan_argv("train", f"--config={TINY}", *args)
+    return run_concurrently(commands, timeout=240)
+
+
+def test_dry_run_prints_resolved_config_with_overrides(quick_runs):
+    result = quick_runs["dry_run"]
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout)
+    assert config["train"]["g_lr"] == 0.001 and config["data"]["num_frames"] == 8
+
+
+@pytest.mark.parametrize("case", range(len(BAD_INPUTS)))
+def test_bad_inputs_fail_in_one_line(quick_runs, case):
+    result, message = quick_runs[f"bad{case}"], BAD_INPUTS[case][1]
     assert result.returncode != 0
     assert message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_missing_config_file_and_unknown_subcommand():
-    missing = vidgan("train", "--config=experiments/nope.py", "--workdir=/tmp/x")
+def test_missing_config_file_and_unknown_subcommand(quick_runs):
+    missing = quick_runs["missing"]
     assert missing.returncode == 2 and "No such file" in missing.stderr
     assert "Traceback" not in missing.stderr
-    unknown = vidgan("trian")
+    unknown = quick_runs["unknown"]
     assert unknown.returncode == 2 and "unknown subcommand 'trian'" in unknown.stderr
 
 
-def test_corrupt_run_record_fails_in_one_line(tmp_path):
-    (tmp_path / "config.json").write_text("{ not json")
-    result = vidgan("train", f"--config={TINY}", f"--workdir={tmp_path}", timeout=120)
+def test_corrupt_run_record_fails_in_one_line(quick_runs):
+    result = quick_runs["corrupt"]
     assert result.returncode == 2 and "is not a vidgan run record" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_unwritable_workdir_fails_in_one_line(tmp_path):
-    blocker = tmp_path / "a_file"
-    blocker.write_text("not a directory")
-    result = vidgan("train", f"--config={TINY}", f"--workdir={blocker}/run", timeout=120)
+def test_unwritable_workdir_fails_in_one_line(quick_runs):
+    result = quick_runs["unwritable"]
     assert result.returncode == 1
     assert "cannot write to workdir" in result.stderr and "Traceback" not in result.stderr
