@@ -123,3 +123,25 @@ def test_parse_rejects_unknown_and_repeated_names():
         augment.parse("color,rotate")
     with pytest.raises(ValueError, match="repeats"):
         augment.parse("color,color")
+    with pytest.raises(ValueError, match="repeats"):
+        augment.parse("cutout,cutout:0.25")
+
+
+def test_a_ratio_sets_the_size_of_cutout_and_translation():
+    """"cutout:0.75" on 16x16 frames: a hole of up to 12x12 whose area is the one
+    augment.cutout(ratio=0.75) makes; "translation:0.25" shifts by up to 4 pixels;
+    a ratio on an augmentation without one, or out of range, is refused in one line."""
+    assert augment.parse("cutout:0.75,translation") == ("cutout:0.75", "translation")
+    x = tf.ones([6, 3, 16, 16, 3])
+    y = augment.augment(x, "cutout:0.75", RowRandom([7, 8], 6)).numpy()
+    np.testing.assert_array_equal(
+        y, augment.cutout(x, RowRandom([7, 8], 6), ratio=0.75).numpy())
+    sizes = [(y[b, 0, :, :, 0] == 0).sum() for b in range(6)]
+    assert max(sizes) > 64 and max(sizes) <= 144
+    moved = augment.augment(x, "translation:0.25", RowRandom([1, 2], 6)).numpy()
+    np.testing.assert_array_equal(
+        moved, augment.translation(x, RowRandom([1, 2], 6), ratio=0.25).numpy())
+    for bad, message in [("color:0.5", "takes no ratio"), ("cutout:1.5", r"in \(0.0, 1.0\]"),
+                         ("cutout:big", "must be in"), ("translation:0", "must be in")]:
+        with pytest.raises(ValueError, match=message):
+            augment.parse(bad)

@@ -95,22 +95,46 @@ AUGMENTATIONS: dict[str, Callable[[tf.Tensor, RowRandom], tf.Tensor]] = {
 }
 
 
+# Augmentations that take a size: "name:ratio" sets it (e.g. "cutout:0.625").
+_RATIOS = {"translation": (0.0, 0.5), "cutout": (0.0, 1.0)}
+
+
+def _split(item: str) -> tuple[str, float | None]:
+    name, _, ratio = item.partition(":")
+    if not ratio:
+        return name, None
+    if name not in _RATIOS:
+        raise ValueError(f"augmentation {name!r} takes no ratio (only "
+                         f"{', '.join(_RATIOS)} do, as name:ratio)")
+    low, high = _RATIOS[name]
+    try:
+        value = float(ratio)
+    except ValueError:
+        value = -1.0
+    if not low < value <= high:
+        raise ValueError(f"{item!r}: the ratio of {name} must be in ({low}, {high}]")
+    return name, value
+
+
 def parse(policy: str) -> tuple[str, ...]:
-    """"color,translation" -> ("color", "translation"); "" -> (). ValueError names an
-    unknown or repeated augmentation."""
-    names = tuple(p.strip() for p in policy.split(",") if p.strip())
+    """"color,translation,cutout:0.625" -> ("color", "translation", "cutout:0.625");
+    "" -> (). ValueError names an unknown or repeated augmentation or a bad ratio."""
+    items = tuple(p.strip() for p in policy.split(",") if p.strip())
+    names = [_split(item)[0] for item in items]
     for name in names:
         if name not in AUGMENTATIONS:
             raise ValueError(f"unknown augmentation {name!r}; expected a comma-separated "
                              f"list of {', '.join(AUGMENTATIONS)}")
     if len(set(names)) != len(names):
         raise ValueError(f"augmentation policy {policy!r} repeats a name")
-    return names
+    return items
 
 
 def augment(videos: tf.Tensor, policy: str | tuple[str, ...], rng: RowRandom) -> tf.Tensor:
     """Applies the policy's augmentations in order: [B, T, H, W, C] -> the same shape."""
-    names = parse(policy) if isinstance(policy, str) else policy
-    for name in names:
-        videos = AUGMENTATIONS[name](videos, rng)
+    items = parse(policy) if isinstance(policy, str) else policy
+    for item in items:
+        name, ratio = _split(item)
+        extra = {} if ratio is None else {"ratio": ratio}
+        videos = AUGMENTATIONS[name](videos, rng, **extra)
     return videos
