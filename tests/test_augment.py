@@ -142,6 +142,7 @@ def test_a_ratio_sets_the_size_of_cutout_and_translation():
     np.testing.assert_array_equal(
         moved, augment.translation(x, RowRandom([1, 2], 6), ratio=0.25).numpy())
     for bad, message in [("color:0.5", "takes no ratio"), ("cutout:1.5", r"in \(0.0, 1.0\]"),
-                         ("cutout:big", "must be in"), ("translation:0", "must be in")]:
+                         ("cutout:big", "must be in"), ("translation:0", "must be in"),
+                         ("cutout:", "must be in"), ("rotate:0.5", "unknown augmentation")]:
         with pytest.raises(ValueError, match=message):
             augment.parse(bad)

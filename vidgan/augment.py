@@ -100,8 +100,8 @@ _RATIOS = {"translation": (0.0, 0.5), "cutout": (0.0, 1.0)}
 
 
 def _split(item: str) -> tuple[str, float | None]:
-    name, _, ratio = item.partition(":")
-    if not ratio:
+    name, colon, ratio = item.partition(":")
+    if not colon or name not in AUGMENTATIONS:  # an unknown name is reported by parse
         return name, None
     if name not in _RATIOS:
         raise ValueError(f"augmentation {name!r} takes no ratio (only "

@@ -233,12 +233,15 @@ class Synthesizer:
 
 def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
          progress: bool) -> dict:
-    longer = request.num_frames not in (None, metadata["num_frames"])  # not the clips'
-    if longer and "generate_frames" not in module.signatures:
-        raise SynthesisError(f"{model_path} ({metadata.get('family', 'this family')}) makes "
-                             f"clips of {metadata['num_frames']} frames only; --num_frames "
-                             "needs a family that renders any length (model.family=motion)")
-    if longer and request.truncation != 1.0:
+    other_length = request.num_frames not in (None, metadata["num_frames"])
+    if other_length and "generate_frames" not in module.signatures:
+        family = metadata.get("family", "this family")
+        how = ("re-export the run with this vidgan (exports before it lack generate_frames)"
+               if family == "motion" else
+               "needs a family that renders any length (model.family=motion)")
+        raise SynthesisError(f"{model_path} ({family}) makes clips of "
+                             f"{metadata['num_frames']} frames only; --num_frames {how}")
+    if other_length and request.truncation != 1.0:
         raise SynthesisError("--truncation applies to clips of the model's own length only")
     fps = float(request.fps or metadata["fps"])
     settings = _settings(request, metadata, model_path, fps)
@@ -276,7 +279,7 @@ def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
         logging.info("%d of %d videos already written in %s; generating %d.", skipped,
                      len(items), request.out_dir, len(todo))
 
-    if longer:
+    if other_length:
         num_frames = tf.constant(shape[0], tf.int32)
         generate = lambda **kw: module.signatures["generate_frames"](  # noqa: E731
             seed=kw["seed"], num_frames=num_frames, **{k: kw[k] for k in kw if k == "label"})

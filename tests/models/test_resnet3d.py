@@ -90,14 +90,12 @@ def test_self_modulated_generator_param_count_and_behaviour():
     head = 2 * 16 + 27 * 16 * 3 + 3
     assert g.count_params() == project + norms + convs + head == 2383
     # At initialization the maps are zero: plain batch norm. Once they are not, each
-    # example's own z changes its gains, so the same z in another batch gives the same video.
+    # example's own z changes its gains.
     for norm in (g.block0.norm1, g.block0.norm2, g.out_norm):
         assert isinstance(norm, layers.ClassBatchNorm)
         norm.gain.kernel.assign(tf.random.stateless_normal(norm.gain.kernel.shape, [1, 2]))
     modulated = g(z, training=False)
     assert np.abs(modulated.numpy() - plain.numpy()).max() > 1e-3
-    first = g(tf.concat([z[:1], _z(1, 4, seed=5)], 0), training=False)
-    np.testing.assert_allclose(first.numpy()[0], modulated.numpy()[0], atol=1e-6)
 
 
 def test_discriminator_param_count():

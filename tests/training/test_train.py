@@ -64,9 +64,10 @@ def test_one_step_every_family_loss_and_penalty(tiny_config, tmp_path, family, l
 
     assert all(np.isfinite(v) for v in values.values()), values
     assert values["grad_norm/d"] > 0 and values["grad_norm/g"] > 0
-    if family == "vgan":  # the generator's own loss term is logged and in loss/g
-        assert 0 < values["loss/g_mask"] < values["loss/g"] - values["loss/g_frames"] - (
-            values["loss/g_video"]) + 1e-6
+    if family == "vgan":  # the generator's own loss term is logged and in loss/g, once
+        assert values["loss/g_mask"] > 0
+        np.testing.assert_allclose(values["loss/g"], values["loss/g_video"]
+                                   + values["loss/g_frames"] + values["loss/g_mask"], rtol=1e-5)
     if penalty == "none":
         assert values["loss/penalty"] == 0
     else:
@@ -83,8 +84,9 @@ def test_one_step_every_family_loss_and_penalty(tiny_config, tmp_path, family, l
 
 
 def test_lazy_penalty_runs_every_nth_step_with_n_times_the_weight(tiny_config, tmp_path):
-    """loss.penalty_every=2 (StyleGAN2's lazy R1): step 0 holds twice the penalty an eager
-    run measures on the same weights and batch; step 1 holds none."""
+    """loss.penalty_every=2 (StyleGAN2's lazy R1): step 0's D loss holds twice the penalty
+    an eager run measures on the same weights and batch, step 1's none; loss/penalty
+    reports the last computed penalty, unscaled, on both."""
     updates = {"loss.penalty": "r1", "loss.penalty_weight": 1.0}
     eager = Trainer(_family(tiny_config, "resnet3d", **updates), str(tmp_path / "eager"),
                     _one_device())
@@ -94,9 +96,13 @@ def test_lazy_penalty_runs_every_nth_step_with_n_times_the_weight(tiny_config, t
     first = eager.train_step(eager.iterator(0))["loss/penalty"]
     iterator = lazy.iterator(0)
     assert first > 0
-    np.testing.assert_allclose(lazy.train_step(iterator)["loss/penalty"], 2 * first,
-                               rtol=1e-5)
-    assert lazy.train_step(iterator)["loss/penalty"] == 0
+    step0, step1 = lazy.train_step(iterator), lazy.train_step(iterator)
+    np.testing.assert_allclose(step0["loss/penalty"], first, rtol=1e-5)
+    np.testing.assert_allclose(step0["loss/d"] - step0["loss/d_real"] - step0["loss/d_fake"],
+                               2 * first, rtol=1e-4)
+    assert step1["loss/penalty"] == step0["loss/penalty"]
+    np.testing.assert_allclose(step1["loss/d"], step1["loss/d_real"] + step1["loss/d_fake"],
+                               atol=1e-6)
 
 
 def test_n_critic_updates_discriminator_more_often(tiny_config, tmp_path):
@@ -156,16 +162,18 @@ def test_mirrored_matches_one_device(tiny_config, tmp_path, case):
     # atol: a quarter of one Adam step (lr 2e-4). Adam divides each gradient by its own
     # scale, so a weight whose gradient is at round-off level moves by a noisy fraction
     # of a step; summing over 2 replicas changes that round-off (seen: 1.6e-5 in motion;
-    # 1.6e-4 in 1 of vgan's 65,536 background projection weights). So at most 1 weight in
-    # 10,000 of a variable may be off by more, and never by more than the 2 steps taken;
-    # a real difference between the paths moves far more weights than that.
+    # 1.6e-4 in 1 of vgan's 65,536 background projection weights). So for vgan at most 1
+    # weight in 10,000 of a variable may be off by more, never by more than the 2 steps
+    # taken; a real difference between the paths moves far more weights than that.
     for name in ("generator", "discriminator", "ema_generator"):
         for va, vb in zip(getattr(single, name).weights, getattr(mirrored, name).weights):
             a_, b_ = va.numpy(), vb.numpy()
-            off = np.abs(b_ - a_) > 5e-5 + 1e-3 * np.abs(a_)
-            assert off.sum() <= max(1, off.size // 10_000), (
-                f"{name}: {va.path}: {off.sum()} of {off.size} weights differ")
-            np.testing.assert_allclose(b_, a_, rtol=1e-3, atol=2 * 2e-4,
+            if case == "vgan":
+                off = np.abs(b_ - a_) > 5e-5 + 1e-3 * np.abs(a_)
+                assert off.sum() <= max(1, off.size // 10_000), (
+                    f"{name}: {va.path}: {off.sum()} of {off.size} weights differ")
+            np.testing.assert_allclose(b_, a_, rtol=1e-3,
+                                       atol=2 * 2e-4 if case == "vgan" else 5e-5,
                                        err_msg=f"{name}: {va.path}")
     # Replicas hold identical copies of every variable (incl. BN stats, SN's u, EMA).
     for name in ("generator", "discriminator", "ema_generator"):

@@ -26,9 +26,9 @@ _LABELS = flags.DEFINE_string("labels", "", "Class-conditional models: class ind
 _LABEL_NAMES = flags.DEFINE_string("label_names", "", "Class-conditional models: class names "
                                    "instead of indices, e.g. circle,square.")
 _NUM_FRAMES = flags.DEFINE_integer(
-    "num_frames", None, "Frames per video (default: the model's clip length). Longer videos "
-    "need a family that renders any length (model.family=motion); their first frames are "
-    "the clip's.")
+    "num_frames", None, "Frames per video (default: the model's clip length). Other lengths "
+    "need a family that renders any length (model.family=motion); a longer video starts "
+    "with the clip.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Regenerate files that exist, and allow an "
                                "out dir made with another model or settings.")
 

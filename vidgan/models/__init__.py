@@ -75,7 +75,8 @@ def _choices(value: str, field: str, choices) -> list[str]:
     return [] if value in choices else [f"{field}: {value!r} is not one of {', '.join(choices)}"]
 
 
-def _widths(section) -> list[str]:
+def _common(section) -> list[str]:
+    """The fields every family has: widths of G and D, z_dim, G's rgb_mix."""
     problems = []
     for part in ("generator", "discriminator"):
         net = getattr(section, part)
@@ -85,6 +86,8 @@ def _widths(section) -> list[str]:
             problems.append(f"{part}.max_channels must be >= {part}.channels")
     if section.generator.z_dim < 1:
         problems.append("generator.z_dim must be >= 1")
+    if section.generator.rgb_mix < 0:
+        problems.append("generator.rgb_mix must be >= 0 (0: no mixing conv)")
     return problems
 
 
@@ -95,12 +98,10 @@ def _tiny(section) -> None:
 
 def _check_dcgan3d(section: dcgan3d.DCGAN3DConfig, config: "Config") -> list[str]:
     g, d = section.generator, section.discriminator
-    problems = _widths(section) + _choices(g.norm, "generator.norm", ("batch", "none"))
+    problems = _common(section) + _choices(g.norm, "generator.norm", ("batch", "none"))
     problems += _choices(d.norm, "discriminator.norm", ("none", "layer", "batch"))
     if g.rgb_kernel not in (1, 3):
         problems.append("generator.rgb_kernel must be 1 or 3")
-    if g.rgb_mix < 0:
-        problems.append("generator.rgb_mix must be >= 0 (0: no mixing conv)")
     if d.norm == "batch" and config.loss.penalty != "none":
         problems.append(f"discriminator.norm=batch cannot be used with loss.penalty="
                         f"{config.loss.penalty}, which needs per-example input gradients: "
@@ -126,12 +127,10 @@ def _check_dual_discriminator(d: resnet3d.ResNet3DDiscriminatorConfig,
 
 def _check_resnet3d(section: resnet3d.ResNet3DConfig, config: "Config") -> list[str]:
     g = section.generator
-    problems = _widths(section) + _choices(g.conv, "generator.conv", resblocks.CONVS)
+    problems = _common(section) + _choices(g.conv, "generator.conv", resblocks.CONVS)
     problems += _choices(g.upsample, "generator.upsample", resblocks.UPSAMPLES)
     problems += _choices(g.time_padding, "generator.time_padding", resblocks.TIME_PADDINGS)
     problems += _check_dual_discriminator(section.discriminator, config)
-    if g.rgb_mix < 0:
-        problems.append("generator.rgb_mix must be >= 0 (0: no mixing conv)")
     if g.embed_dim < 1:
         problems.append("generator.embed_dim must be >= 1")
     return problems
@@ -139,7 +138,7 @@ def _check_resnet3d(section: resnet3d.ResNet3DConfig, config: "Config") -> list[
 
 def _check_motion(section: motion.MotionConfig, config: "Config") -> list[str]:
     g = section.generator
-    problems = _widths(section) + _check_dual_discriminator(section.discriminator, config)
+    problems = _common(section) + _check_dual_discriminator(section.discriminator, config)
     if g.motion_dim < 1:
         problems.append("generator.motion_dim must be >= 1")
     if g.motion_every < 1:
@@ -148,8 +147,6 @@ def _check_motion(section: motion.MotionConfig, config: "Config") -> list[str]:
     if not 0 <= g.temporal_stages <= stages:
         problems.append(f"generator.temporal_stages must be in [0, {stages}] (the stages of "
                         f"{config.data.height}x{config.data.width}), got {g.temporal_stages}")
-    if g.rgb_mix < 0:
-        problems.append("generator.rgb_mix must be >= 0 (0: no mixing conv)")
     return problems
 
 
@@ -193,11 +190,9 @@ register_family(_on_residual_discriminator(
 
 def _check_vgan(section: vgan.VGANConfig, config: "Config") -> list[str]:
     g = section.generator
-    problems = _widths(section) + _check_dual_discriminator(section.discriminator, config)
+    problems = _common(section) + _check_dual_discriminator(section.discriminator, config)
     if not 0 <= g.mask_weight < float("inf"):
         problems.append("generator.mask_weight must be finite and >= 0")
-    if g.rgb_mix < 0:
-        problems.append("generator.rgb_mix must be >= 0 (0: no mixing conv)")
     return problems
 
 

@@ -82,6 +82,11 @@ class Trainer:
             self.d_optimizer.build(self.discriminator.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+            # Lazy penalties: the unscaled penalty of the last step that computed one,
+            # which every logged step reports (logging only; not checkpointed).
+            self._last_penalty = tf.Variable(
+                0.0, trainable=False, name="last_penalty",
+                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         self.checkpoint = tf.train.Checkpoint(
             step=self.step, generator=self.generator, ema_generator=self.ema_generator,
             discriminator=self.discriminator, g_optimizer=self.g_optimizer,
@@ -94,7 +99,7 @@ class Trainer:
         self.data_inputs = tuple(name for name, spec in self.input_specs.items()
                                  if spec.source == "data")
         self._sample = tf.function(lambda inputs: self.ema_generator(inputs, training=False))
-        self._render = tf.function(  # one trace for every length
+        self._render = tf.function(  # traced again for new lengths until shapes relax
             lambda inputs, n: self.ema_generator.render(inputs, n, training=False),
             reduce_retracing=True)
         self._fixed_context = None  # context models: real frames of the fixed samples
@@ -315,6 +320,12 @@ class Trainer:
         # Every value is already identical on all replicas: take the first.
         results = {k: self.strategy.experimental_local_results(v)[0]
                    for k, v in per_replica.items()}
+        every = self.config.loss.penalty_every
+        if every > 1:  # report the last computed penalty, unscaled, on every step
+            computed = tf.equal(self.step % every, 0)
+            self._last_penalty.assign(tf.where(computed, results["loss/penalty"] / every,
+                                               self._last_penalty))
+            results["loss/penalty"] = tf.identity(self._last_penalty)
         self._update_ema()
         self.step.assign_add(1)
         return results

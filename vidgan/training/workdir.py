@@ -55,7 +55,8 @@ def ensure_writable(workdir: str) -> None:
         raise OSError(f"cannot write to workdir {workdir}: {message.splitlines()[0]}") from None
 
 
-def read_config(workdir: str) -> dict | None:
+def read_config(workdir: str,
+                advice: str = "; use a new --workdir or remove it") -> dict | None:
     """The config dict stored in workdir/config.json, or None if there is none."""
     path = os.path.join(workdir, CONFIG_FILE)
     if not tf.io.gfile.exists(path):
@@ -65,8 +66,7 @@ def read_config(workdir: str) -> dict | None:
             return json.load(f)["config"]
     except (ValueError, KeyError, TypeError) as e:
         raise config_lib.ConfigError(
-            f"{path} is not a vidgan run record ({type(e).__name__}: {e}); "
-            "use a new --workdir or remove it") from None
+            f"{path} is not a vidgan run record ({type(e).__name__}: {e}){advice}") from None
 
 
 def check_resumable(workdir: str, config: config_lib.Config) -> None:
@@ -115,12 +115,15 @@ def write_config(workdir: str, config: config_lib.Config, strategy_name: str,
 def load_config(workdir: str, kind: str = "vidgan training run") -> config_lib.Config:
     """The validated config a run was made with."""
     try:
-        stored = read_config(workdir)
-        if stored is None:
-            raise RunError(f"{workdir} is not a {kind} (no {CONFIG_FILE})")
+        stored = read_config(workdir, advice="")
+    except config_lib.ConfigError as e:
+        raise RunError(str(e)) from None
+    if stored is None:
+        raise RunError(f"{workdir} is not a {kind} (no {CONFIG_FILE})")
+    try:
         return config_lib.from_dict(stored)
     except config_lib.ConfigError as e:
-        raise RunError(f"{workdir}/{CONFIG_FILE}: {e}") from None
+        raise RunError(f"{os.path.join(workdir, CONFIG_FILE)}: {e}") from None
 
 
 def checkpoint_path(workdir: str, step: int | None = None) -> str:
