@@ -25,6 +25,28 @@ def cpu_devices() -> list[str]:
     return split_cpu(2)
 
 
+def one_device():
+    import tensorflow as tf  # noqa: PLC0415
+
+    return tf.distribute.OneDeviceStrategy("/cpu:0")
+
+
+def mirrored():
+    """MirroredStrategy over the 2 logical CPU devices conftest.py made."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    return tf.distribute.MirroredStrategy(
+        cpu_devices(), cross_device_ops=tf.distribute.ReductionToOneDevice())
+
+
+def copy_weights(source, target) -> None:
+    """Gives trainer `target` the generator, EMA generator and discriminator weights of
+    trainer `source`, so two strategies start from the same point."""
+    with target.strategy.scope():
+        for name in ("generator", "ema_generator", "discriminator"):
+            getattr(target, name).set_weights(getattr(source, name).get_weights())
+
+
 def with_family(config, family: str, updates: dict | None = None):
     """`config` (a tiny one) with another model family, its section at the family's tiny
     widths, then `updates` ({"dotted.field": value}) applied."""

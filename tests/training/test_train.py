@@ -1,5 +1,6 @@
-"""Training: one step per family x loss (x penalty), distributed == single device, exact
-resume, discriminator heads, NaN handling. Learning is tests/test_learning.py (FVD)."""
+"""Training: one step per family x loss (x penalty), exact resume, discriminator heads,
+NaN handling, precisions. Distributed == single device is test_mirrored.py; learning is
+test_learning.py (FVD)."""
 
 import dataclasses
 
@@ -8,31 +9,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import cpu_devices, with_family
+from helpers import copy_weights as _copy_weights
+from helpers import one_device as _one_device
+from helpers import with_family
 from vidgan import losses
 from vidgan.config import override
 from vidgan.training import NonFiniteLossError, Trainer
 
-CPU_DEVICES = cpu_devices()
-
-
-def _one_device():
-    return tf.distribute.OneDeviceStrategy("/cpu:0")
-
-
-def _mirrored():
-    return tf.distribute.MirroredStrategy(
-        CPU_DEVICES, cross_device_ops=tf.distribute.ReductionToOneDevice())
-
 
 def _values(variables):
     return [v.numpy().copy() for v in variables]
-
-
-def _copy_weights(source: Trainer, target: Trainer) -> None:
-    with target.strategy.scope():
-        for name in ("generator", "ema_generator", "discriminator"):
-            getattr(target, name).set_weights(getattr(source, name).get_weights())
 
 
 def _family(config, family: str, **updates):
@@ -124,64 +110,6 @@ def test_n_critic_updates_discriminator_more_often(tiny_config, tmp_path):
     np.testing.assert_array_equal(next(iter(trainer.dataset(2)))["video"].numpy(), stream[6])
 
 
-@pytest.mark.parametrize("case", ["dcgan3d", "dcgan3d+sn", "resnet3d+augment",
-                                  "resnet3d+labels", "resnet3d+context", "motion", "vgan"])
-def test_mirrored_matches_one_device(tiny_config, tmp_path, case):
-    """Two CPU replicas give the same losses and weights as one device for the same
-    global batch: gradients summed over the GLOBAL batch, synchronized batch norm,
-    latents and augmentation parameters drawn per global row, each replica's labels and
-    context frames."""
-    updates = {"loss.penalty": "r1", "loss.penalty_weight": 1.0}
-    if case == "resnet3d+augment":
-        config = _family(tiny_config, "resnet3d", **updates,
-                         **{"train.augment": "color,translation,cutout"})
-    elif case == "resnet3d+labels":  # conditional BN, projection D with both heads
-        config = _family(tiny_config, "resnet3d", **updates, **{
-            "data.labels": True, "model.resnet3d.discriminator.frames": 2})
-    elif case == "resnet3d+context":  # the context encoder, the first frames given
-        config = _family(tiny_config, "resnet3d", **updates, **{"data.context_frames": 2})
-    elif case == "motion":  # motion codes per example, (2+1)D and 2D blocks, dual D
-        config = _family(tiny_config, "motion", **updates)
-    elif case == "vgan":  # two streams, the mask penalty averaged over the global batch
-        config = _family(tiny_config, "vgan", **updates)
-    else:
-        config = override(tiny_config, {
-            **updates, "model.dcgan3d.discriminator.spectral_norm": case == "dcgan3d+sn"})
-    single = Trainer(config, str(tmp_path / "one"), _one_device())
-    mirrored = Trainer(config, str(tmp_path / "two"), _mirrored())
-    assert mirrored.replicas == 2
-    _copy_weights(single, mirrored)
-
-    it_single, it_mirrored = single.iterator(0), mirrored.iterator(0)
-    for _ in range(2):
-        a = single.train_step(it_single)
-        b = mirrored.train_step(it_mirrored)
-        for key in a:
-            np.testing.assert_allclose(b[key], a[key], rtol=2e-4, atol=1e-5, err_msg=key)
-
-    # atol: a quarter of one Adam step (lr 2e-4). Adam divides each gradient by its own
-    # scale, so a weight whose gradient is at round-off level moves by a noisy fraction
-    # of a step; summing over 2 replicas changes that round-off (seen: 1.6e-5 in motion;
-    # 1.6e-4 in 1 of vgan's 65,536 background projection weights). So for vgan at most 1
-    # weight in 10,000 of a variable may be off by more, never by more than the 2 steps
-    # taken; a real difference between the paths moves far more weights than that.
-    for name in ("generator", "discriminator", "ema_generator"):
-        for va, vb in zip(getattr(single, name).weights, getattr(mirrored, name).weights):
-            a_, b_ = va.numpy(), vb.numpy()
-            if case == "vgan":
-                off = np.abs(b_ - a_) > 5e-5 + 1e-3 * np.abs(a_)
-                assert off.sum() <= max(1, off.size // 10_000), (
-                    f"{name}: {va.path}: {off.sum()} of {off.size} weights differ")
-            np.testing.assert_allclose(b_, a_, rtol=1e-3,
-                                       atol=2 * 2e-4 if case == "vgan" else 5e-5,
-                                       err_msg=f"{name}: {va.path}")
-    # Replicas hold identical copies of every variable (incl. BN stats, SN's u, EMA).
-    for name in ("generator", "discriminator", "ema_generator"):
-        for var in getattr(mirrored, name).weights:
-            replicas = [v.numpy() for v in var.value.values]
-            np.testing.assert_array_equal(replicas[0], replicas[1], err_msg=var.path)
-
-
 def test_non_finite_loss_stops_and_keeps_last_checkpoint(tiny_config, tmp_path):
     """A NaN at step 3 stops training with an error naming the loss; the step-2
     checkpoint is the latest and its weights are finite."""
@@ -232,21 +160,6 @@ def test_one_step_in_each_precision(tiny_config, tmp_path, precision):
     assert scaled == (precision == "mixed_float16")
     # The global policy is restored: models built later are float32 again.
     assert keras.config.dtype_policy().name == "float32"
-
-
-def test_mixed_bfloat16_on_two_mirrored_replicas(tiny_config, tmp_path):
-    config = _with_precision(tiny_config, "mixed_bfloat16")
-    trainer = Trainer(config, str(tmp_path), _mirrored())
-    g0 = _values(trainer.generator.trainable_variables)
-    iterator = trainer.iterator(0)  # one stream: step 2 sees the next batch
-    first, second = trainer.train_step(iterator), trainer.train_step(iterator)
-    assert int(trainer.step.numpy()) == 2
-    for values in (first, second):
-        assert all(np.isfinite(v) for v in values.values()), values
-    assert first["loss/d"] != second["loss/d"] and first["loss/g"] != second["loss/g"]
-    moved = [not np.array_equal(a, b.numpy())
-             for a, b in zip(g0, trainer.generator.trainable_variables)]
-    assert all(moved)  # both replicas' gradients reached every generator weight
 
 
 def test_checkpoint_restores_all_model_state(tiny_config, tmp_path):
