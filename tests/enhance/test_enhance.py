@@ -22,7 +22,6 @@ from helpers import (LOADER, REPO, assert_one_line_error, read_events,
                      run_concurrently, vidgan, vidgan_argv)
 from vidgan import config as config_lib
 from vidgan import data as data_lib
-from vidgan import export as export_lib
 from vidgan import pixels
 from vidgan.data import video_io
 from vidgan.enhance import (Denoise, EnhanceError, Enhancement, Sharpen, SuperResolution,
