@@ -320,7 +320,9 @@ def cli(trained, tmp_path_factory):
     (corrupt / "config.json").write_text("{ not json")
     return base, run_concurrently({
         "ok": vidgan_argv("export", f"--workdir={trained.workdir}",
-                          f"--export_dir={base / 'export'}"),
+                          f"--export_dir={base / 'export'}", "--precision=bfloat16"),
+        "bad_precision": vidgan_argv("export", f"--workdir={trained.workdir}",
+                                     f"--export_dir={base / 'e4'}", "--precision=int8"),
         "no_workdir_flag": vidgan_argv("export", f"--export_dir={base / 'e1'}"),
         "missing_workdir": vidgan_argv("export", f"--workdir={base / 'nope'}",
                                        f"--export_dir={base / 'e2'}"),
@@ -339,6 +341,7 @@ def test_cli_export_writes_and_prints_version_folder(cli):
     path = os.path.join(str(base / "export"), "4")
     assert f"exported to {path}" in result.stdout
     assert os.path.isfile(os.path.join(path, "saved_model.pb"))
+    assert read_metadata(tf.saved_model.load(path))["precision"]["weights"] == "bfloat16"
 
 
 @pytest.mark.parametrize("case, message", [
@@ -346,13 +349,39 @@ def test_cli_export_writes_and_prints_version_folder(cli):
     ("missing_workdir", "is not a vidgan training run (no config.json)"),
     ("exists", "exists; pass --overwrite"),
     ("corrupt_config", "is not a vidgan run record"),
+    ("bad_precision", "unknown precision 'int8'; use one of float32, float16, bfloat16"),
 ])
 def test_cli_export_errors_are_one_line(cli, trained, case, message):
     """Bad export requests exit 2 with one error line, no traceback, and write nothing."""
     base, results = cli
     assert_one_line_error(results[case], "export", message)
-    assert not any(os.path.exists(base / name) for name in ("e1", "e2", "e3"))
+    assert not any(os.path.exists(base / name) for name in ("e1", "e2", "e3", "e4"))
     assert os.listdir(trained.export_dir) == ["4"]
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "float16"])
+def test_16_bit_exports_store_half_the_weights_and_make_the_same_videos(trained, tmp_path,
+                                                                       precision):
+    """--precision: every float variable of the SavedModel is 16-bit (about half the
+    bytes), metadata says what it computes in, the signatures are float32's, and the
+    videos of the same seeds are float32's within a few levels."""
+    path = export_lib.export(trained.workdir, str(tmp_path / precision), precision=precision)
+    low, full = tf.saved_model.load(path), tf.saved_model.load(trained.version_dir)
+    meta = read_metadata(low)
+    assert meta["precision"]["weights"] == precision
+    assert meta["precision"]["compute"] in (precision, "float32")
+    assert set(low.signatures) == set(full.signatures)
+    reader = tf.train.load_checkpoint(os.path.join(path, "variables", "variables"))
+    dtypes = {d.name for name, d in reader.get_variable_to_dtype_map().items()
+              if d.is_floating and not name.startswith("_CHECKPOINTABLE")}
+    assert dtypes == {precision}
+    size = lambda p: sum(os.path.getsize(os.path.join(p, "variables", n))  # noqa: E731
+                         for n in os.listdir(os.path.join(p, "variables")))
+    assert size(path) < 0.6 * size(trained.version_dir)
+    a = low.signatures["generate"](seed=seeds(0, 1, 2))["video"].numpy().astype(int)
+    b = full.signatures["generate"](seed=seeds(0, 1, 2))["video"].numpy().astype(int)
+    assert a.dtype == b.dtype and a.shape == b.shape
+    assert np.abs(a - b).mean() < 1.0 and np.abs(a - b).max() <= 16
 
 
 def test_training_samples_are_the_exported_seeds(trained):

@@ -295,18 +295,24 @@ def build_metadata(config: config_lib.Config, step: int, ema: bool, enhance: str
 
 def export(workdir: str, export_dir: str, step: int | None = None, ema: bool = True,
            version: int | None = None, overwrite: bool = False, enhance: str = "",
-           sr_workdir: str | None = None) -> str:
+           sr_workdir: str | None = None, precision: str = "float32") -> str:
     """Exports a run's generator to export_dir/<version>/ (version defaults to the step).
 
     `enhance`: a chain spec (vidgan.enhance, e.g. "denoise,sharpen,sr2x") baked into every
     signature after the generator; learned SR loads its network from `sr_workdir`.
+    `precision`: how the generator's weights are stored (models.in_precision); the
+    signatures, the seed rule and the enhancement passes are the same.
     Written to a temporary folder first and renamed, so a server watching export_dir
     never sees half a model. Returns the version folder.
     """
+    if precision not in models.PRECISIONS:
+        raise ExportError(f"unknown precision {precision!r}; use one of "
+                          f"{', '.join(models.PRECISIONS)}")
     try:
         generator, config, trained_step = workdir_lib.load_generator(workdir, step, ema)
     except workdir_lib.RunError as e:
         raise ExportError(str(e)) from None
+    generator, compute = models.in_precision(generator, config, precision)
     enhancement, scale = None, 1
     if enhance:
         from vidgan import enhance as enhance_lib  # noqa: PLC0415
@@ -329,8 +335,9 @@ def export(workdir: str, export_dir: str, step: int | None = None, ema: bool = T
         staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=export_dir)
     except (OSError, tf.errors.OpError) as e:
         raise ExportError(f"cannot write to {export_dir}: {e}") from None
-    module = GeneratorModule(generator, build_metadata(config, trained_step, ema, enhance, scale),
-                             enhancement)
+    metadata = build_metadata(config, trained_step, ema, enhance, scale)
+    metadata["precision"] = {"weights": precision, "compute": compute}
+    module = GeneratorModule(generator, metadata, enhancement)
     seed = tf.TensorSpec(None, tf.int64, name="seed")
     truncation = tf.TensorSpec(None, tf.float32, name="truncation")
     latents = tf.TensorSpec(None, tf.float32, name="latents")

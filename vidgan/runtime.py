@@ -91,3 +91,19 @@ def dtype_policy(precision: str):
         yield
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+def stored_policy(variable_dtype: str):
+    """A Keras dtype policy whose variables are stored in `variable_dtype` (a 16-bit
+    float) while layers compute in float32: weights are cast up as they are read (an
+    export's 16-bit weights on hardware without native 16-bit compute)."""
+    from keras import dtype_policies  # noqa: PLC0415
+
+    class _Stored(dtype_policies.DTypePolicy):
+        def __init__(self):
+            super().__init__(f"stored_{variable_dtype}")
+
+        def _parse_name(self, name):
+            return "float32", variable_dtype  # (compute, variable)
+
+    return _Stored()

@@ -1,4 +1,5 @@
-"""`vidgan export --workdir=DIR --export_dir=OUT [--step=N] [--ema=true] [--version=V]`.
+"""`vidgan export --workdir=DIR --export_dir=OUT [--step=N] [--ema=true] [--version=V]
+[--precision=float32|float16|bfloat16]`.
 
 Writes OUT/<version>/ (a TensorFlow SavedModel; version defaults to the training step).
 The work is `vidgan.export.export(...)`.
@@ -24,6 +25,10 @@ _ENHANCE = flags.DEFINE_string(
     "sr4x; see README).")
 _SR_WORKDIR = flags.DEFINE_string("sr_workdir", None,
                                   "The `vidgan train-sr` run whose network sr2x/sr4x use.")
+_PRECISION = flags.DEFINE_string(
+    "precision", "float32", "float32, float16 or bfloat16: how the generator's weights are "
+    "stored. 16 bits halve the file; compute is 16-bit where this machine runs it natively "
+    "(bfloat16 with AVX512_BF16/AMX, float16 on a GPU), else float32.")
 
 
 def main(argv: list[str]) -> None:
@@ -39,7 +44,7 @@ def main(argv: list[str]) -> None:
         path = export_lib.export(_WORKDIR.value, _EXPORT_DIR.value, step=_STEP.value,
                                  ema=_EMA.value, version=_VERSION.value,
                                  overwrite=_OVERWRITE.value, enhance=_ENHANCE.value,
-                                 sr_workdir=_SR_WORKDIR.value)
+                                 sr_workdir=_SR_WORKDIR.value, precision=_PRECISION.value)
     except export_lib.ExportError as e:
         fail("export", str(e))
     except OSError as e:

@@ -238,11 +238,36 @@ def build(generator: Generator, discriminator: Discriminator | None = None) -> N
         discriminator({"video": tf.zeros([1, *generator.video_shape]), **conditions})
 
 
+PRECISIONS = ("float32", "float16", "bfloat16")
+
+
+def in_precision(generator: Generator, config: "Config", precision: str):
+    """`generator` with its weights stored in `precision`: (model, compute dtype). It
+    computes in 16 bits where this machine does so natively (bfloat16 on CPUs with
+    AVX512_BF16 or AMX, float16 on a GPU), else in float32 with the weights cast up as
+    they are read. Its output stays float32 [N, T, H, W, 3]."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    from vidgan import runtime  # noqa: PLC0415
+
+    if precision == "float32":
+        return generator, "float32"
+    native = (runtime.fast_bfloat16() if precision == "bfloat16"
+              else bool(tf.config.list_physical_devices("GPU")))
+    with runtime.dtype_policy(precision if native else runtime.stored_policy(precision)):
+        low = build_generator(config, name="generator")
+        build(low)
+    for target, source in zip(low.weights, generator.weights):
+        target.assign(tf.cast(source, target.dtype))
+    return low, precision if native else "float32"
+
+
 __all__ = [
     "Discriminator", "FAMILIES", "Family", "Generator", "InputSpec", "MotionContentGenerator",
     "ResNet3DDiscriminator",
     "ResNet3DGenerator", "StagePlan", "TwoStreamGenerator", "VideoDiscriminator",
     "VideoGenerator", "build",
-    "build_discriminator", "build_generator", "dummy_inputs", "plan_stages",
+    "PRECISIONS", "build_discriminator", "build_generator", "dummy_inputs", "in_precision",
+    "plan_stages",
     "num_classes", "register_family", "section",
 ]
