@@ -154,6 +154,16 @@ def no_penalty(discriminator: Callable, real: tf.Tensor, fake: tf.Tensor,
     return tf.zeros([tf.shape(real)[0]])
 
 
+def lazy(penalty: Callable[[], tf.Tensor], step: tf.Tensor, every: int,
+         rows: tf.Tensor) -> tf.Tensor:
+    """Lazy regularization (StyleGAN2, Karras et al. 2020): `every` times the penalty [B]
+    on every `every`-th step, zeros [rows] on the others (every = 1: the penalty itself)."""
+    if every == 1:
+        return penalty()
+    return tf.cond(step % every == 0, lambda: float(every) * penalty(),
+                   lambda: tf.zeros([rows]))
+
+
 # A penalty: (discriminator: video [B, ...] -> logits [B], real, fake, rng) -> [B], the
 # per-example penalty before its weight (loss.penalty_weight).
 Penalty = Callable[[Callable, tf.Tensor, tf.Tensor, RowRandom], tf.Tensor]

@@ -229,20 +229,14 @@ class Trainer:
 
     def _penalty(self, real: tf.Tensor, fake: tf.Tensor, conditions: dict, step: tf.Tensor,
                  index: int) -> tf.Tensor:
-        """The configured penalty on the clips D judged: [B_local]. Lazy
-        (loss.penalty_every = N > 1): N times the penalty on every N-th step, else zeros."""
-        every = self.config.loss.penalty_every
-
-        def penalty() -> tf.Tensor:
-            return self.penalty(
+        """The configured penalty on the clips D judged, lazy if so configured: [B_local]."""
+        return losses_lib.lazy(
+            lambda: self.penalty(
                 lambda x: self._weighted(self.discriminator({"video": x, **conditions},
                                                             training=True)),
-                real, fake, self._rng(step, _PENALTY, index))
-
-        if every == 1 or self.config.loss.penalty == "none":
-            return penalty()
-        return tf.cond(step % every == 0, lambda: float(every) * penalty(),
-                       lambda: tf.zeros([tf.shape(real)[0]]))
+                real, fake, self._rng(step, _PENALTY, index)),
+            step, self.config.loss.penalty_every if self.config.loss.penalty != "none" else 1,
+            tf.shape(real)[0])
 
     def _d_update(self, batch: dict, step: tf.Tensor,
                   index: int) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
