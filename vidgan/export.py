@@ -77,13 +77,18 @@ class GeneratorModule(tf.Module):
         self.num_frames, self.height, self.width = generator.video_shape[:3]
         self._metadata_json = json.dumps(metadata, sort_keys=True)
 
+    @staticmethod
+    def _seed(seed: tf.Tensor) -> tf.Tensor:
+        """seed, checked to be int64 [N]."""
+        with tf.control_dependencies([tf.debugging.assert_rank(
+                seed, 1, message="seed must be a 1-D int64 tensor [N]")]):
+            return tf.identity(seed)
+
     def _latents(self, seed: tf.Tensor, truncation: tf.Tensor) -> tf.Tensor:
-        with tf.control_dependencies([
-            tf.debugging.assert_rank(seed, 1, message="seed must be a 1-D int64 tensor [N]"),
-            tf.debugging.assert_rank(truncation, 0,
-                                     message="truncation must be a float32 scalar"),
-        ]):
-            seed, truncation = tf.identity(seed), tf.identity(truncation)
+        seed = self._seed(seed)
+        with tf.control_dependencies([tf.debugging.assert_rank(
+                truncation, 0, message="truncation must be a float32 scalar")]):
+            truncation = tf.identity(truncation)
         with tf.control_dependencies([
                 tf.debugging.assert_positive(truncation, message="truncation must be > 0")]):
             truncation = tf.reshape(truncation, [])  # static scalar shape
@@ -139,11 +144,10 @@ class GeneratorModule(tf.Module):
         [N]) -> {"video": uint8 [N, num_frames, H, W, 3]}, whose first T frames are
         generate's for the same seeds (the seed's codes for more frames extend its codes
         for T)."""
-        message = "num_frames must be an int32 scalar >= 1"
-        with tf.control_dependencies([
-                tf.debugging.assert_rank(seed, 1, message="seed must be a 1-D int64 tensor [N]"),
-                tf.debugging.assert_rank(num_frames, 0, message=message)]):
-            seed, num_frames = tf.identity(seed), tf.identity(num_frames)
+        seed, message = self._seed(seed), "num_frames must be an int32 scalar >= 1"
+        with tf.control_dependencies([tf.debugging.assert_rank(num_frames, 0,
+                                                               message=message)]):
+            num_frames = tf.identity(num_frames)
         with tf.control_dependencies([tf.debugging.assert_positive(num_frames,
                                                                    message=message)]):
             num_frames = tf.reshape(tf.cast(num_frames, tf.int32), [])

@@ -159,13 +159,17 @@ def _is_complete(path: str, format: str, shape: tuple[int, int, int]) -> bool:
     return frames_ok and video.shape[1:3] == shape[1:]
 
 
+def _other_length(request: SynthesisRequest, metadata: dict) -> bool:
+    """Whether the request asks for another length than the model's clips."""
+    return request.num_frames not in (None, metadata["num_frames"])
+
+
 def _settings(request: SynthesisRequest, metadata: dict, model_path: str, fps: float) -> dict:
     return {"model_path": os.path.abspath(model_path), "model_step": metadata["step"],
             "format": request.format, "fps": fps, "truncation": request.truncation,
             "labels": list(request.labels),
             # only another length than the model's: manifests of clips stay as they were
-            **({"num_frames": request.num_frames}
-               if request.num_frames not in (None, metadata["num_frames"]) else {})}
+            **({"num_frames": request.num_frames} if _other_length(request, metadata) else {})}
 
 
 def check_out_dir(out_dir: str, settings: dict, overwrite: bool) -> None:
@@ -233,7 +237,7 @@ class Synthesizer:
 
 def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
          progress: bool) -> dict:
-    other_length = request.num_frames not in (None, metadata["num_frames"])
+    other_length = _other_length(request, metadata)
     if other_length and "generate_frames" not in module.signatures:
         family = metadata.get("family", "this family")
         how = ("re-export the run with this vidgan (exports before it lack generate_frames)"
@@ -279,13 +283,13 @@ def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
         logging.info("%d of %d videos already written in %s; generating %d.", skipped,
                      len(items), request.out_dir, len(todo))
 
+    # Besides seeds (and labels): the length of a longer render, or the truncation.
     if other_length:
-        num_frames = tf.constant(shape[0], tf.int32)
-        generate = lambda **kw: module.signatures["generate_frames"](  # noqa: E731
-            seed=kw["seed"], num_frames=num_frames, **{k: kw[k] for k in kw if k == "label"})
+        generate = module.signatures["generate_frames"]
+        extra = {"num_frames": tf.constant(shape[0], tf.int32)}
     else:
         generate = module.signatures["generate_truncated"]
-    truncation = tf.constant(request.truncation, tf.float32)
+        extra = {"truncation": tf.constant(request.truncation, tf.float32)}
     bar = tqdm.tqdm(total=len(items), initial=skipped, unit="video", disable=not progress,
                     file=sys.stderr, dynamic_ncols=True)
     pending: collections.deque = collections.deque()
@@ -300,8 +304,7 @@ def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
                 break
             batch = todo[start:start + request.batch_size]
             written += len(batch)
-            inputs = {"seed": tf.constant([s for s, _ in batch], tf.int64),
-                      "truncation": truncation}
+            inputs = {"seed": tf.constant([s for s, _ in batch], tf.int64), **extra}
             if conditional:
                 inputs["label"] = tf.constant([label for _, label in batch], tf.int32)
             videos = generate(**inputs)["video"].numpy()  # [N, T, H, W, 3]

@@ -52,6 +52,8 @@ class Trainer:
         check_batch(self.global_batch, self.strategy)  # a strategy passed in, too
         self.loss = losses_lib.LOSSES[losses_lib.loss_name(config)]
         self.penalty = losses_lib.PENALTIES[config.loss.penalty]
+        # Lazy penalties: computed every N-th step (1: every step, and always without one)
+        self.penalty_every = config.loss.penalty_every if config.loss.penalty != "none" else 1
         self.augment = augment_lib.parse(config.train.augment)
         t = config.train
         # Seeds Python, NumPy and TF (hence Keras initializers): the same config gives
@@ -235,8 +237,7 @@ class Trainer:
                 lambda x: self._weighted(self.discriminator({"video": x, **conditions},
                                                             training=True)),
                 real, fake, self._rng(step, _PENALTY, index)),
-            step, self.config.loss.penalty_every if self.config.loss.penalty != "none" else 1,
-            tf.shape(real)[0])
+            step, self.penalty_every, tf.shape(real)[0])
 
     def _d_update(self, batch: dict, step: tf.Tensor,
                   index: int) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
@@ -314,7 +315,7 @@ class Trainer:
         # Every value is already identical on all replicas: take the first.
         results = {k: self.strategy.experimental_local_results(v)[0]
                    for k, v in per_replica.items()}
-        every = self.config.loss.penalty_every
+        every = self.penalty_every
         if every > 1:  # report the last computed penalty, unscaled, on every step
             computed = tf.equal(self.step % every, 0)
             self._last_penalty.assign(tf.where(computed, results["loss/penalty"] / every,
