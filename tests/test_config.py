@@ -192,7 +192,7 @@ INVALID = [
     ([("model.dcgan3d.discriminator.max_channels", 32)],
      "model.dcgan3d.discriminator.max_channels"),
     ([("data.height", 33)], "height"),  # odd: no 2x stage (plan_stages' error)
-    ([("loss.name", "relativistic")], "loss.name"),
+    ([("loss.name", "ralsgan")], "loss.name"),
     ([("loss.penalty", "dragan")], "loss.penalty"),
     ([("loss.penalty_weight", -1.0)], "loss.penalty_weight"),
     ([("loss.penalty_every", 0)], "loss.penalty_every"),

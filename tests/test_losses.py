@@ -56,11 +56,51 @@ LOSS_NAMES = ["non_saturating", "minimax", "hinge", "wasserstein", "least_square
 
 
 def test_registry_lists_exactly_the_documented_losses():
-    """LOSSES holds the five documented losses, each a (generator, discriminator) pair."""
-    assert sorted(losses.LOSSES) == sorted(LOSS_NAMES)
-    for loss in losses.LOSSES.values():
+    """LOSSES holds the five documented losses of fake logits alone, each a (generator,
+    discriminator) pair, and the relativistic one, whose G loss also takes real logits."""
+    assert sorted(losses.LOSSES) == sorted(LOSS_NAMES + ["relativistic"])
+    for name, loss in losses.LOSSES.items():
         assert callable(loss.generator) and callable(loss.discriminator)
-    assert sorted(losses.PENALTIES) == ["none", "r1", "wgan_gp"]
+        assert loss.relative == (name == "relativistic")
+    assert sorted(losses.PENALTIES) == ["none", "r1", "r1_r2", "wgan_gp"]
+
+
+def test_relativistic_golden_values():
+    """G = softplus(r - f), D = softplus(f - r) per row (row i's real against row i's
+    fake), logged as two halves."""
+    loss = losses.LOSSES["relativistic"]
+    g = loss.generator(tf.constant(FAKE), tf.constant(REAL))
+    d = loss.discriminator(tf.constant(REAL), tf.constant(FAKE))
+    np.testing.assert_allclose(g.numpy(), softplus(REAL - FAKE), rtol=1e-6)
+    np.testing.assert_allclose(d.total.numpy(), softplus(FAKE - REAL), rtol=1e-6)
+    np.testing.assert_allclose(d.real.numpy(), 0.5 * softplus(FAKE - REAL), rtol=1e-6)
+    np.testing.assert_allclose((d.real + d.fake).numpy(), d.total.numpy(), rtol=1e-6)
+    # Hand values: r - f = [-3, 0.5, -3, 1.5] -> softplus(0.5) = 0.974077, softplus(-3) =
+    # 0.048587, softplus(1.5) = 1.701413.
+    np.testing.assert_allclose(g.numpy(), [0.048587, 0.974077, 0.048587, 1.701413],
+                               rtol=1e-5)
+
+
+def test_relativistic_losses_depend_on_the_difference_alone():
+    """Adding the same constant to every logit changes nothing (only D(fake) - D(real)
+    counts); G gains by raising its fake logit, D by raising the real one; extreme
+    logits stay finite."""
+    loss = losses.LOSSES["relativistic"]
+    for shift in (5.0, -40.0):
+        np.testing.assert_allclose(
+            loss.generator(tf.constant(FAKE + shift), tf.constant(REAL + shift)).numpy(),
+            loss.generator(tf.constant(FAKE), tf.constant(REAL)).numpy(), rtol=1e-5)
+    real, fake = tf.Variable(REAL), tf.Variable(FAKE)
+    with tf.GradientTape(persistent=True) as tape:
+        g = tf.reduce_sum(loss.generator(fake, real))
+        d = tf.reduce_sum(loss.discriminator(real, fake).total)
+    assert np.all(tape.gradient(g, fake).numpy() < 0)
+    assert np.all(tape.gradient(d, real).numpy() < 0)
+    assert np.all(tape.gradient(d, fake).numpy() > 0)
+    big = tf.constant([1e4, -1e4])
+    assert np.all(np.isfinite(loss.generator(big, -big).numpy()))
+    np.testing.assert_allclose(loss.discriminator(big, -big).total.numpy(), [0.0, 2e4],
+                               atol=1e-3)
 
 
 @pytest.mark.parametrize("name", LOSS_NAMES)
@@ -252,6 +292,15 @@ def test_r1_quadratic_critic():
     r1 = losses.r1_penalty(quadratic_critic, tf.constant(X_REAL))
     x = X_REAL.astype(np.float64).reshape(3, -1)
     np.testing.assert_allclose(r1.numpy(), 0.5 * np.sum((2 * x) ** 2, axis=1), rtol=1e-5)
+
+
+def test_r1_r2_quadratic_critic():
+    """R1 + R2 = 0.5 ||2 x_real||^2 + 0.5 ||2 x_fake||^2 per example for D(x) = sum(x^2)."""
+    both = losses.r1_r2_penalty(quadratic_critic, tf.constant(X_REAL), tf.constant(X_FAKE))
+    real = X_REAL.astype(np.float64).reshape(3, -1)
+    fake = X_FAKE.astype(np.float64).reshape(3, -1)
+    np.testing.assert_allclose(both.numpy(), 0.5 * np.sum((2 * real) ** 2, axis=1)
+                               + 0.5 * np.sum((2 * fake) ** 2, axis=1), rtol=1e-5)
 
 
 def test_wgan_gp_quadratic_critic_uses_interpolates():

@@ -91,9 +91,26 @@ def least_squares_discriminator_loss(real_logits, fake_logits) -> DiscriminatorL
     return DiscriminatorLoss(real + fake, real, fake)
 
 
+# --- Relativistic pairing (Jolicoeur-Martineau 2019; RpGAN in Huang et al. 2024) ---
+def relativistic_generator_loss(fake_logits, real_logits) -> tf.Tensor:
+    """L_G = softplus(D(x_i) - D(G(z_i))): each fake clip judged against a real one."""
+    return per_example(tf.nn.softplus(real_logits - fake_logits))
+
+
+def relativistic_discriminator_loss(real_logits, fake_logits) -> DiscriminatorLoss:
+    """L_D = softplus(D(G(z_i)) - D(x_i)), row i's real paired with row i's fake. There
+    are no separate parts: `real` and `fake` carry half of the total each."""
+    total = per_example(tf.nn.softplus(fake_logits - real_logits))
+    return DiscriminatorLoss(total, 0.5 * total, 0.5 * total)
+
+
 class Loss(NamedTuple):
-    generator: Callable[[tf.Tensor], tf.Tensor]
+    """generator(fake_logits) -> [B], or generator(fake_logits, real_logits) when
+    `relative` (the G update then judges a real batch beside its fakes)."""
+
+    generator: Callable[..., tf.Tensor]
     discriminator: Callable[[tf.Tensor, tf.Tensor], DiscriminatorLoss]
+    relative: bool = False
 
 
 LOSSES: dict[str, Loss] = {
@@ -102,6 +119,8 @@ LOSSES: dict[str, Loss] = {
     "hinge": Loss(hinge_generator_loss, hinge_discriminator_loss),
     "wasserstein": Loss(wasserstein_generator_loss, wasserstein_discriminator_loss),
     "least_squares": Loss(least_squares_generator_loss, least_squares_discriminator_loss),
+    "relativistic": Loss(relativistic_generator_loss, relativistic_discriminator_loss,
+                         relative=True),
 }
 
 
@@ -149,6 +168,12 @@ def r1_penalty(discriminator: Callable, real: tf.Tensor) -> tf.Tensor:
     return 0.5 * _input_gradient_norm_sq(discriminator, real)
 
 
+def r1_r2_penalty(discriminator: Callable, real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
+    """R1 + R2: 1/2 ||grad D||^2 on real AND on fake clips (Roth et al. 2017; R3GAN,
+    Huang et al. 2024: both keep a relativistic D near its equilibrium). [B] each."""
+    return r1_penalty(discriminator, real) + r1_penalty(discriminator, tf.stop_gradient(fake))
+
+
 def no_penalty(discriminator: Callable, real: tf.Tensor, fake: tf.Tensor,
                rng: RowRandom) -> tf.Tensor:
     return tf.zeros([tf.shape(real)[0]])
@@ -172,4 +197,5 @@ PENALTIES: dict[str, Penalty] = {
     "none": no_penalty,
     "wgan_gp": lambda d, real, fake, rng: wgan_gp_penalty(d, real, fake, rng.uniform()),
     "r1": lambda d, real, fake, rng: r1_penalty(d, real),
+    "r1_r2": lambda d, real, fake, rng: r1_r2_penalty(d, real, fake),
 }

@@ -113,6 +113,28 @@ def test_discriminator_param_count():
                for c in (d.block0.conv1.conv, d.block0.conv2.conv, d.block0.shortcut))
 
 
+def test_discriminator_without_spectral_norm_is_the_same_map_on_raw_kernels():
+    """spectral_norm=False: the same layers without u (292 - 2 - 2 - 2 - 1 = 285
+    parameters, as counted above); given the normalized D's kernels divided by their
+    sigma, it scores exactly as the normalized D does."""
+    normed = ResNet3DDiscriminator(4, 8, 8, channels=2, max_channels=8)
+    plain = ResNet3DDiscriminator(4, 8, 8, channels=2, max_channels=8, spectral_norm=False)
+    video = tf.random.stateless_uniform([2, 4, 8, 8, 3], [1, 2], -1.0, 1.0)
+    normed(video), plain(video)
+    assert plain.count_params() == 285
+    pairs = [(getattr(normed.block0, name), getattr(plain.block0, name))
+             for name in ("conv1", "conv2")]
+    pairs = [(n.conv, p.conv) for n, p in pairs] + [
+        (normed.block0.shortcut, plain.block0.shortcut), (normed.logit, plain.logit)]
+    for n, p in pairs:
+        assert not isinstance(p, (layers.SNConv3D, layers.SNDense))
+        sigma, _ = layers._power_iteration(n.kernel, n.sn_u)
+        p.kernel.assign(n.kernel / sigma)
+        p.bias.assign(n.bias + 0.1)
+        n.bias.assign(n.bias + 0.1)
+    np.testing.assert_allclose(plain(video)["video"], normed(video)["video"], rtol=1e-5)
+
+
 def test_widths_follow_the_stage_plan():
     """16x64x64, channels 32 (max 256): G 256 -> 128 -> 64 -> 32, D 32 -> 64 -> 128 -> 256."""
     g = ResNet3DGenerator(16, 64, 64, z_dim=8)

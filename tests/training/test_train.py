@@ -28,7 +28,8 @@ def _family(config, family: str, **updates):
 STEP_CASES = ([("dcgan3d", loss, penalty) for loss in sorted(losses.LOSSES)
                for penalty in losses.PENALTIES]
               + [("resnet3d", loss, "none") for loss in sorted(losses.LOSSES)]
-              + [("resnet3d", "hinge", "r1"), ("resnet3d", "wasserstein", "wgan_gp")]
+              + [("resnet3d", "hinge", "r1"), ("resnet3d", "wasserstein", "wgan_gp"),
+                 ("resnet3d", "relativistic", "r1_r2")]
               + [("motion", "hinge", "none"), ("vgan", "hinge", "none")])
 # (losses are pure functions of the logits: the other families run their default only)
 

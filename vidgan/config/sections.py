@@ -95,8 +95,10 @@ class LossConfig:
     # a name in vidgan.losses.LOSSES, or "auto": the model family's default (hinge for
     # resnet3d, non_saturating for dcgan3d; vidgan.losses.loss_name)
     name: str = "auto"
-    penalty: str = "none"  # a name in vidgan.losses.PENALTIES: "none" | "wgan_gp" | "r1"
-    penalty_weight: float = 10.0  # lambda of WGAN-GP, or gamma of R1 (loss = gamma/2 ||grad||^2)
+    # a name in vidgan.losses.PENALTIES: "none" | "wgan_gp" | "r1" | "r1_r2"
+    penalty: str = "none"
+    # lambda of WGAN-GP, or gamma of R1 (loss = gamma/2 ||grad||^2; R1 + R2 alike)
+    penalty_weight: float = 10.0
     # Lazy regularization (StyleGAN2, Karras et al. 2020): the penalty only on every N-th
     # step, weighted N times, so it costs 1/N of its double backward pass
     penalty_every: int = 1

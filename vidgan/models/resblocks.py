@@ -170,22 +170,24 @@ class DBlock(keras.layers.Layer):
     """(ReLU ->) conv -> ReLU -> conv -> 2x average pool, plus a shortcut (average pool
     then 1x1x1 conv, cheaper than the reverse and the same map). The first block of the
     discriminator sees raw pixels and skips the first ReLU (BigGAN's "optimized" block).
-    Every conv is spectrally normalized.
+    Every conv is spectrally normalized unless spectral_norm is false.
 
     [B, T, H, W, C_in] -> [B, T / t_factor, H/2, W/2, filters].
     """
 
-    def __init__(self, filters: int, t_factor: int, conv: str, first: bool, **kwargs):
+    def __init__(self, filters: int, t_factor: int, conv: str, first: bool,
+                 spectral_norm: bool = True, **kwargs):
         super().__init__(**kwargs)
-        self.filters, self.first = filters, first
-        self.conv1 = Conv(filters, conv, spectral_norm=True, name="conv1")
-        self.conv2 = Conv(filters, conv, spectral_norm=True, name="conv2")
+        self.filters, self.first, self.spectral_norm = filters, first, spectral_norm
+        self.conv1 = Conv(filters, conv, spectral_norm=spectral_norm, name="conv1")
+        self.conv2 = Conv(filters, conv, spectral_norm=spectral_norm, name="conv2")
         self.pool = keras.layers.AveragePooling3D((t_factor, 2, 2), name="pool")
         self.shortcut = None
 
     def build(self, input_shape):
         if self.first or int(input_shape[-1]) != self.filters:
-            self.shortcut = layers.SNConv3D(self.filters, 1, name="shortcut")
+            conv = layers.SNConv3D if self.spectral_norm else keras.layers.Conv3D
+            self.shortcut = conv(self.filters, 1, name="shortcut")
 
     def call(self, x, training=False):
         h = x if self.first else ops.relu(x)

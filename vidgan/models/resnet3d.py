@@ -11,8 +11,9 @@ Generator: z [B, z_dim] -> Dense -> [B, T0, H0, W0, C0] -> one GBlock per stage
 BN, ReLU -> RGB head -> tanh: video [B, T, H, W, 3] in [-1, 1].
 
 Discriminator: video [B, T, H, W, 3] -> one DBlock per stage (ReLU, conv, ReLU, conv,
-2x average pooling; a 1x1x1 shortcut), every conv spectrally normalized -> ReLU -> sum
-over T, H, W -> SNDense -> logits {"video": [B]}.
+2x average pooling; a 1x1x1 shortcut), every conv spectrally normalized (unless
+discriminator.spectral_norm is false) -> ReLU -> sum over T, H, W -> SNDense -> logits
+{"video": [B]}.
 
 Class-conditional (num_classes > 0, from data.labels): every batch norm of G is a
 ClassBatchNorm driven by [shared class embedding, z] (BigGAN), which also feeds G's first
@@ -73,6 +74,9 @@ class ResNet3DDiscriminatorConfig:
     frames: int = 0
     frames_weight: float = 1.0  # weight of the frames head's loss
     video_downsample: int = 1  # the "video" head sees clips average-pooled by this in H, W
+    # false: plain convs and dense layers (StyleGAN2 / R3GAN: D kept smooth by a gradient
+    # penalty alone, e.g. loss.penalty="r1"); fewer ops per D call
+    spectral_norm: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,7 +175,8 @@ class ResNet3DGenerator(Generator):
 
 
 def _d_blocks(owner: keras.layers.Layer, prefix: str, shape: tuple[int, int, int],
-              channels: int, max_channels: int, conv: str) -> tuple[int, int]:
+              channels: int, max_channels: int, conv: str,
+              spectral_norm: bool) -> tuple[int, int]:
     """One resblocks.DBlock per stage of plan_stages(shape), set as attributes `prefix`0, 1, ...
     (tf.train.Checkpoint tracks attributes, not lists); returns (how many, the width of
     the last block's output)."""
@@ -180,12 +185,14 @@ def _d_blocks(owner: keras.layers.Layer, prefix: str, shape: tuple[int, int, int
     # The generator doubles T in its coarsest stages, so D halves T in its last ones.
     for i, (t_stride, out) in enumerate(zip(plan.time_strides[::-1], widths[:-1])):
         setattr(owner, f"{prefix}{i}", resblocks.DBlock(out, t_stride, conv, first=i == 0,
-                                              name=f"{prefix}{i}"))
+                                                        spectral_norm=spectral_norm,
+                                                        name=f"{prefix}{i}"))
     return plan.num_stages, widths[plan.num_stages - 1]
 
 
 class ResNet3DDiscriminator(Discriminator):
-    """Residual 3D discriminator (BigGAN / DVD-GAN blocks), spectral norm everywhere.
+    """Residual 3D discriminator (BigGAN / DVD-GAN blocks), spectral norm everywhere
+    (or nowhere: spectral_norm=False).
 
     {"video": [B, T, H, W, 3] in [-1, 1]} -> {"video": logits [B] float32}, and with
     `frames` > 0 also {"frames": [B]}: DVD-GAN's dual discriminator, a 2D head on `frames`
@@ -197,7 +204,7 @@ class ResNet3DDiscriminator(Discriminator):
     def __init__(self, num_frames: int, height: int, width: int, channels: int = 32,
                  max_channels: int = 256, conv: str = "3d", frames: int = 0,
                  frames_weight: float = 1.0, video_downsample: int = 1,
-                 num_classes: int = 0, **kwargs):
+                 spectral_norm: bool = True, num_classes: int = 0, **kwargs):
         weights = {"video": 1.0, **({"frames": frames_weight} if frames else {})}
         super().__init__(num_frames, height, width, head_weights=weights,
                          num_classes=num_classes, **kwargs)
@@ -210,25 +217,28 @@ class ResNet3DDiscriminator(Discriminator):
         self._config = dict(num_frames=num_frames, height=height, width=width,
                             channels=channels, max_channels=max_channels, conv=conv,
                             frames=frames, frames_weight=frames_weight,
-                            video_downsample=video_downsample, num_classes=num_classes)
+                            video_downsample=video_downsample, spectral_norm=spectral_norm,
+                            num_classes=num_classes)
         self.frames = frames
         self.uses_seed = frames > 0
         s = video_downsample
         self.downsample = (keras.layers.AveragePooling3D((1, s, s), name="downsample")
                            if s > 1 else None)
         self.num_stages, features = _d_blocks(
-            self, "block", (num_frames, height // s, width // s), channels, max_channels, conv)
-        self.logit = layers.SNDense(1, name="logit")
-        # Projection: a spectrally normalized embedding, as one-hot(y) @ W [K, C].
-        self.embed = (layers.SNDense(features, use_bias=False, name="embed")
-                      if num_classes else None)
+            self, "block", (num_frames, height // s, width // s), channels, max_channels, conv,
+            spectral_norm)
+        dense = layers.SNDense if spectral_norm else keras.layers.Dense
+        self.logit = dense(1, name="logit")
+        # Projection: a (spectrally normalized) embedding, as one-hot(y) @ W [K, C].
+        self.embed = dense(features, use_bias=False, name="embed") if num_classes else None
         self.num_frame_stages = 0
         if frames:
             self.num_frame_stages, frame_features = _d_blocks(
-                self, "frame_block", (1, height, width), channels, max_channels, "2d")
-            self.frame_logit = layers.SNDense(1, name="frame_logit")
-            self.frame_embed = (layers.SNDense(frame_features, use_bias=False,
-                                               name="frame_embed") if num_classes else None)
+                self, "frame_block", (1, height, width), channels, max_channels, "2d",
+                spectral_norm)
+            self.frame_logit = dense(1, name="frame_logit")
+            self.frame_embed = (dense(frame_features, use_bias=False, name="frame_embed")
+                                if num_classes else None)
 
     @property
     def blocks(self) -> list[resblocks.DBlock]:

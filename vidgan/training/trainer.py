@@ -23,6 +23,7 @@ from vidgan import runtime
 from vidgan.config import Config, ConfigError
 from vidgan.models import sampling
 from vidgan.rng import RowRandom
+from vidgan.training.ema import update_ema
 from vidgan.training.loop import TrainingLoop
 from vidgan.training.schedules import learning_rate
 from vidgan.training.workers import Workers
@@ -31,6 +32,7 @@ from vidgan.training.strategy import check_batch, make_strategy
 # Streams of the stateless RNG, folded into (train.seed, step).
 _LATENTS_D, _LATENTS_G, _PENALTY = 0, 1, 2
 _AUGMENT_D_REAL, _AUGMENT_D_FAKE, _AUGMENT_G, _D_CHOICES, _D_CHOICES_G = 4, 5, 6, 7, 8
+_AUGMENT_G_REAL = 9
 
 
 class Trainer:
@@ -285,8 +287,13 @@ class Trainer:
             # own: the generator's own loss terms per clip (VGAN's mask penalty), [B_local]
             fake, own = self.generator(inputs, training=True, return_losses=True)
             fake = self._augmented(fake, step, _AUGMENT_G, 0)  # [B_local, T, H, W, 3]
-            heads = self.discriminator({"video": fake, **conditions}, training=True)
-            per_head = {h: self.loss.generator(heads[h]) for h in weights}
+            if self.loss.relative:  # each fake judged against the real clip of its row
+                real = self._augmented(batch["video"], step, _AUGMENT_G_REAL, 0)
+                real_heads, heads = self._judge_both(real, fake, conditions)
+                per_head = {h: self.loss.generator(heads[h], real_heads[h]) for h in weights}
+            else:
+                heads = self.discriminator({"video": fake, **conditions}, training=True)
+                per_head = {h: self.loss.generator(heads[h]) for h in weights}
             terms = [weights[h] * per_head[h] for h in sorted(weights)]
             loss = self._average(tf.add_n(terms + [own[k] for k in sorted(own)]))
         grad_norm = self._apply(self.g_optimizer, tape, loss, self.generator.trainable_variables)
@@ -321,21 +328,9 @@ class Trainer:
             self._last_penalty.assign(tf.where(computed, results["loss/penalty"] / every,
                                                self._last_penalty))
             results["loss/penalty"] = tf.identity(self._last_penalty)
-        self._update_ema()
+        update_ema(self.ema_generator, self.generator, self.step, self.config.train.ema_decay)
         self.step.assign_add(1)
         return results
-
-    def _update_ema(self) -> None:
-        """EMA of trainable weights (decay warmed up: min(decay, (1+s)/(10+s)));
-        non-trainable state (batch-norm statistics) is copied."""
-        s = tf.cast(self.step, tf.float32)
-        decay = tf.minimum(self.config.train.ema_decay, (1.0 + s) / (10.0 + s))
-        for ema, var in zip(self.ema_generator.trainable_variables,
-                            self.generator.trainable_variables):
-            ema.assign(decay * ema + (1.0 - decay) * var)
-        for ema, var in zip(self.ema_generator.non_trainable_variables,
-                            self.generator.non_trainable_variables):
-            ema.assign(var)
 
     # --- public API ------------------------------------------------------------
     def learning_rates(self) -> tuple[float, float]:
