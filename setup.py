@@ -38,7 +38,13 @@ setuptools.setup(
         # Only its pure-TF ops load on TF 2.21 (see BUILD.md); used by later passes.
         "tensorflow-io>=0.37,<0.38",
     ],
-    extras_require={"test": ["pytest>=8", "pytest-timeout>=2.3", "pytest-xdist>=3.5"]},
+    extras_require={
+        # LiteRT exports: `vidgan synthesize` runs .tflite files on this interpreter.
+        "litert": ["ai-edge-litert>=2.0"],
+        # The suite tests every format, so it installs the LiteRT runtime too.
+        "test": ["pytest>=8", "pytest-timeout>=2.3", "pytest-xdist>=3.5",
+                 "ai-edge-litert>=2.0"],
+    },
     entry_points={"console_scripts": ["vidgan=vidgan.cli.main:run"]},
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -1,4 +1,5 @@
-"""Batch video synthesis from an exported SavedModel (no vidgan model code needed).
+"""Batch video synthesis from an export: a SavedModel (no vidgan model code needed) or a
+LiteRT flatbuffer (`vidgan export --format=litert`, run on ai-edge-litert's interpreter).
 
     from vidgan.synthesis import SynthesisRequest, synthesize
     manifest = synthesize(SynthesisRequest("exports/gen", "out/", num_videos=100))
@@ -28,6 +29,8 @@ import tqdm
 from vidgan import files
 from vidgan import stopping
 from vidgan.data import video_io
+from vidgan.export import litert
+from vidgan.export.common import ExportError
 
 MANIFEST = "manifest.json"
 
@@ -109,25 +112,39 @@ def resolve_labels(metadata: dict, labels: str = "", label_names: str = "") -> t
     return tuple(out)
 
 
+def _holds_model(folder: str) -> bool:
+    return any(tf.io.gfile.exists(os.path.join(folder, name))
+               for name in ("saved_model.pb", litert.MODEL_FILE))
+
+
 def resolve_model_dir(model_dir: str) -> str:
-    """`model_dir` itself if it holds a SavedModel, else its highest numeric version folder."""
+    """`model_dir` itself if it is a .tflite file or holds an export (SavedModel or
+    LiteRT), else its highest numeric version folder that does."""
+    if model_dir.endswith(".tflite") and tf.io.gfile.exists(model_dir):
+        return model_dir
     if not tf.io.gfile.isdir(model_dir):
         raise SynthesisError(f"model dir {model_dir} does not exist")
-    if tf.io.gfile.exists(os.path.join(model_dir, "saved_model.pb")):
+    if _holds_model(model_dir):
         return model_dir
     versions = [int(name.rstrip("/")) for name in tf.io.gfile.listdir(model_dir)
                 if name.rstrip("/").isdigit()
-                and tf.io.gfile.exists(os.path.join(model_dir, name.rstrip("/"),
-                                                    "saved_model.pb"))]
+                and _holds_model(os.path.join(model_dir, name.rstrip("/")))]
     if not versions:
-        raise SynthesisError(f"no SavedModel in {model_dir} (expected saved_model.pb there "
-                             "or in a numeric version folder)")
+        raise SynthesisError(f"no export in {model_dir} (expected saved_model.pb or "
+                             f"{litert.MODEL_FILE} there or in a numeric version folder)")
     return os.path.join(model_dir, str(max(versions)))
 
 
 def load_model(model_dir: str):
-    """Loads an exported generator; returns (module, metadata dict, version folder)."""
+    """Loads an exported generator (SavedModel, or LiteRT through litert.LiteRTModel);
+    returns (module with `signatures`, metadata dict, version folder or .tflite file)."""
     path = resolve_model_dir(model_dir)
+    if litert.is_litert(path):
+        try:
+            model = litert.LiteRTModel(path)
+        except ExportError as e:
+            raise SynthesisError(str(e)) from None
+        return model, model.metadata, path
     try:
         module = tf.saved_model.load(path)
         metadata = json.loads(module.signatures["metadata"]()["json"].numpy())
@@ -240,7 +257,9 @@ def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
     other_length = _other_length(request, metadata)
     if other_length and "generate_frames" not in module.signatures:
         family = metadata.get("family", "this family")
-        how = ("re-export the run with this vidgan (exports before it lack generate_frames)"
+        how = ("needs the SavedModel export (LiteRT exports hold clips only)"
+               if metadata.get("format") == "litert" else
+               "re-export the run with this vidgan (exports before it lack generate_frames)"
                if family == "motion" else
                "needs a family that renders any length (model.family=motion)")
         raise SynthesisError(f"{model_path} ({family}) makes clips of "

@@ -1,8 +1,10 @@
 """`vidgan export --workdir=DIR --export_dir=OUT [--step=N] [--ema=true] [--version=V]
-[--precision=float32|float16|bfloat16]`.
+[--format=savedmodel|litert] [--precision=float32|float16|bfloat16]
+[--quantize=none|float16|dynamic_range]`.
 
-Writes OUT/<version>/ (a TensorFlow SavedModel; version defaults to the training step).
-The work is `vidgan.export.export(...)`.
+Writes OUT/<version>/ (version defaults to the training step): a TensorFlow SavedModel
+(`vidgan.export.export`), or with --format=litert a LiteRT flatbuffer and its metadata
+(`vidgan.export.litert.export_litert`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ _ENHANCE = flags.DEFINE_string(
     "sr4x; see README).")
 _SR_WORKDIR = flags.DEFINE_string("sr_workdir", None,
                                   "The `vidgan train-sr` run whose network sr2x/sr4x use.")
+_FORMAT = flags.DEFINE_string(
+    "format", "savedmodel", "savedmodel (TF Serving, vidgan synthesize) or litert (a .tflite "
+    "flatbuffer for phones and edge boxes; run it with pip install vidgan[litert]).")
+_QUANTIZE = flags.DEFINE_string(
+    "quantize", "none", "--format=litert only: none, float16 (16-bit weights) or "
+    "dynamic_range (8-bit dense weights; 3D convs stay float32).")
 _PRECISION = flags.DEFINE_string(
     "precision", "float32", "float32, float16 or bfloat16: how the generator's weights are "
     "stored. 16 bits halve the file; compute is 16-bit where this machine runs it natively "
@@ -38,13 +46,26 @@ def main(argv: list[str]) -> None:
         if not flag.value:
             fail("export", f"--{flag.name} is required")
 
-    from vidgan import export as export_lib  # noqa: PLC0415  (imports TensorFlow)
+    if _FORMAT.value not in ("savedmodel", "litert"):
+        fail("export", f"unknown format {_FORMAT.value!r}; use savedmodel or litert")
+    if _FORMAT.value == "savedmodel" and _QUANTIZE.value != "none":
+        fail("export", "--quantize applies to --format=litert; a SavedModel takes --precision")
+    if _FORMAT.value == "litert" and _PRECISION.value != "float32":
+        fail("export", "--precision applies to SavedModels; a LiteRT export takes --quantize")
 
+    from vidgan import export as export_lib  # noqa: PLC0415  (imports TensorFlow)
+    from vidgan.export import litert  # noqa: PLC0415
+
+    common = dict(step=_STEP.value, ema=_EMA.value, version=_VERSION.value,
+                  overwrite=_OVERWRITE.value, enhance=_ENHANCE.value,
+                  sr_workdir=_SR_WORKDIR.value)
     try:
-        path = export_lib.export(_WORKDIR.value, _EXPORT_DIR.value, step=_STEP.value,
-                                 ema=_EMA.value, version=_VERSION.value,
-                                 overwrite=_OVERWRITE.value, enhance=_ENHANCE.value,
-                                 sr_workdir=_SR_WORKDIR.value, precision=_PRECISION.value)
+        if _FORMAT.value == "litert":
+            path = litert.export_litert(_WORKDIR.value, _EXPORT_DIR.value,
+                                        quantize=_QUANTIZE.value, **common)
+        else:
+            path = export_lib.export(_WORKDIR.value, _EXPORT_DIR.value,
+                                     precision=_PRECISION.value, **common)
     except export_lib.ExportError as e:
         fail("export", str(e))
     except OSError as e:

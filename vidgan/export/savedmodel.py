@@ -31,22 +31,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 
 from absl import logging
 import tensorflow as tf
 
-import vidgan
-from vidgan import config as config_lib
-from vidgan import models
+from vidgan.export.common import ExportError, load, publish, staging_folder
 from vidgan.models import sampling
 from vidgan.pixels import from_uint8, to_uint8
-from vidgan.training import workdir as workdir_lib
-
-
-
-class ExportError(ValueError):
-    """An export that cannot be done; the message says why in one line."""
 
 
 class GeneratorModule(tf.Module):
@@ -256,47 +247,6 @@ class GeneratorModule(tf.Module):
         return {"json": tf.constant(self._metadata_json)}
 
 
-def _latent_rule(specs: dict) -> str:
-    """How seed i becomes latents[i] (vidgan.models.sampling's rule, written out)."""
-    pair = f"[seed[i], {sampling.SEED_STREAM}]"
-    parts = [f"tf.random.stateless_normal({list(spec.shape)}, seed="
-             + (pair if k == 0 else f"tf.random.experimental.stateless_fold_in({pair}, {k})")
-             + ")" for k, spec in enumerate(sampling.noise_specs(specs).values())]
-    if len(parts) == 1:
-        return f"latents[i] = tf.random.stateless_normal([z_dim], seed={pair}) * truncation"
-    names = ", ".join(sampling.noise_specs(specs))
-    return (f"latents[i] = concat of the flattened draws of {names}: "
-            + ", ".join(parts) + "; times truncation")
-
-
-def build_metadata(config: config_lib.Config, step: int, ema: bool, enhance: str = "",
-                   scale: int = 1) -> dict:
-    """`height`/`width` are those of the output (after super-resolution, if any)."""
-    d = config.data
-    generator = models.build_generator(config)  # unbuilt: declared inputs only
-    specs = generator.input_specs()
-    return {
-        "vidgan_version": vidgan.__version__,
-        "tensorflow_version": tf.__version__,
-        "step": step,
-        "ema": ema,
-        "num_frames": d.num_frames,
-        "height": d.height * scale,
-        "width": d.width * scale,
-        "enhance": enhance,
-        "generator_size": [d.num_frames, d.height, d.width],
-        "fps": d.fps,
-        "z_dim": sampling.latent_width(specs),
-        "family": config.model.family,
-        "conditional": d.labels,
-        "class_names": list(d.class_names),
-        "context_frames": d.context_frames,
-        "latent_rule": _latent_rule(specs),
-        "any_length": bool(generator.any_length),
-        "config": config_lib.to_dict(config),
-    }
-
-
 def export(workdir: str, export_dir: str, step: int | None = None, ema: bool = True,
            version: int | None = None, overwrite: bool = False, enhance: str = "",
            sr_workdir: str | None = None, precision: str = "float32") -> str:
@@ -306,42 +256,13 @@ def export(workdir: str, export_dir: str, step: int | None = None, ema: bool = T
     signature after the generator; learned SR loads its network from `sr_workdir`.
     `precision`: how the generator's weights are stored (models.in_precision); the
     signatures, the seed rule and the enhancement passes are the same.
-    Written to a temporary folder first and renamed, so a server watching export_dir
-    never sees half a model. Returns the version folder.
+    Written to a temporary folder first and renamed. Returns the version folder.
     """
-    if precision not in models.PRECISIONS:
-        raise ExportError(f"unknown precision {precision!r}; use one of "
-                          f"{', '.join(models.PRECISIONS)}")
-    try:
-        generator, config, trained_step = workdir_lib.load_generator(workdir, step, ema)
-    except workdir_lib.RunError as e:
-        raise ExportError(str(e)) from None
-    generator, compute = models.in_precision(generator, config, precision)
-    enhancement, scale = None, 1
-    if enhance:
-        from vidgan import enhance as enhance_lib  # noqa: PLC0415
-
-        try:
-            passes = enhance_lib.build_chain(enhance, sr_workdir)
-        except enhance_lib.EnhanceError as e:
-            raise ExportError(str(e)) from None
-        enhancement = enhance_lib.Enhancement(passes, name="enhancement")
-        for layer in passes:
-            scale *= getattr(layer, "scale", 1)
-    version = trained_step if version is None else version
-    if version < 0:
-        raise ExportError(f"version must be >= 0, got {version}")
-    target = os.path.join(export_dir, str(version))
-    if tf.io.gfile.exists(target) and not overwrite:
-        raise ExportError(f"{target} exists; pass --overwrite or choose --version")
-    try:
-        tf.io.gfile.makedirs(export_dir)
-        staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=export_dir)
-    except (OSError, tf.errors.OpError) as e:
-        raise ExportError(f"cannot write to {export_dir}: {e}") from None
-    metadata = build_metadata(config, trained_step, ema, enhance, scale)
-    metadata["precision"] = {"weights": precision, "compute": compute}
-    module = GeneratorModule(generator, metadata, enhancement)
+    loaded = load(workdir, step, ema, enhance, sr_workdir, precision)
+    generator, trained_step = loaded.generator, loaded.step
+    target, staging = staging_folder(export_dir, trained_step if version is None else version,
+                                     overwrite)
+    module = GeneratorModule(generator, loaded.metadata, loaded.enhancement)
     seed = tf.TensorSpec(None, tf.int64, name="seed")
     truncation = tf.TensorSpec(None, tf.float32, name="truncation")
     latents = tf.TensorSpec(None, tf.float32, name="latents")
@@ -376,9 +297,7 @@ def export(workdir: str, export_dir: str, step: int | None = None, ema: bool = T
                 seed, tf.TensorSpec(None, tf.int32, name="num_frames"), **label)
     try:
         tf.saved_model.save(module, staging, signatures=signatures)
-        if tf.io.gfile.exists(target):
-            shutil.rmtree(target)
-        os.replace(staging, target)
+        publish(staging, target)
     finally:
         if os.path.exists(staging):
             shutil.rmtree(staging)
