@@ -16,7 +16,7 @@ def _family(config, family: str, **updates):
     return with_family(config, family, updates)
 
 
-@pytest.mark.parametrize("case", ["dcgan3d", "dcgan3d+sn", "resnet3d+augment",
+@pytest.mark.parametrize("case", ["dcgan3d", "dcgan3d+sn", "resnet3d+augment+reuse",
                                   "resnet3d+labels", "resnet3d+context", "motion", "vgan"])
 def test_mirrored_matches_one_device(tiny_config, tmp_path, case):
     """Two CPU replicas give the same losses and weights as one device for the same
@@ -24,9 +24,10 @@ def test_mirrored_matches_one_device(tiny_config, tmp_path, case):
     latents and augmentation parameters drawn per global row, each replica's labels and
     context frames."""
     updates = {"loss.penalty": "r1", "loss.penalty_weight": 1.0}
-    if case == "resnet3d+augment":
-        config = _family(tiny_config, "resnet3d", **updates,
-                         **{"train.augment": "color,translation,cutout"})
+    if case == "resnet3d+augment+reuse":  # + fakes shared by D and G, relativistic pairs
+        config = _family(tiny_config, "resnet3d", **updates, **{
+            "train.augment": "color,translation,cutout", "train.reuse_fakes": True,
+            "loss.name": "relativistic"})
     elif case == "resnet3d+labels":  # conditional BN, projection D with both heads
         config = _family(tiny_config, "resnet3d", **updates, **{
             "data.labels": True, "model.resnet3d.discriminator.frames": 2})

@@ -92,6 +92,35 @@ def test_lazy_penalty_runs_every_nth_step_with_n_times_the_weight(tiny_config, t
                                atol=1e-6)
 
 
+@pytest.mark.parametrize("n_critic", [1, 2])
+def test_reuse_fakes_runs_the_generator_once_per_step_less(tiny_config, tmp_path, n_critic,
+                                                            monkeypatch):
+    """train.reuse_fakes: the step's graph calls G n_critic times instead of n_critic + 1
+    (the last D update judges the G update's fakes), and both networks still learn."""
+    calls = {}
+    for reuse in (False, True):
+        config = _family(tiny_config, "resnet3d", **{"train.reuse_fakes": reuse,
+                                                     "train.n_critic": n_critic})
+        trainer = Trainer(config, str(tmp_path / str(reuse)), _one_device())
+        original, count = trainer.generator.generate, [0]
+
+        def counted(*args, original=original, count=count, **kwargs):
+            count[0] += 1  # once per G call while the step is traced
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(trainer.generator, "generate", counted)
+        g0 = _values(trainer.generator.trainable_variables)
+        d0 = _values(trainer.discriminator.trainable_variables)
+        values = trainer.train_step(trainer.iterator(0))
+        calls[reuse] = count[0]
+        assert all(np.isfinite(v) for v in values.values()), values
+        for before, var in zip(g0 + d0, trainer.generator.trainable_variables
+                               + trainer.discriminator.trainable_variables):
+            if "kernel" in var.path:
+                assert not np.allclose(before, var.numpy()), var.path
+    assert calls == {False: n_critic + 1, True: n_critic}
+
+
 def test_n_critic_updates_discriminator_more_often(tiny_config, tmp_path):
     """n_critic=3: per step, three D updates on three fresh real batches and one G update;
     a resumed data stream starts after step * n_critic batches."""

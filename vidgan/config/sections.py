@@ -118,6 +118,9 @@ class TrainConfig:
     steps: int = 10_000  # generator updates
     batch_size: int = 16  # GLOBAL batch, split across replicas
     n_critic: int = 1  # discriminator updates per generator update
+    # The last D update judges the fakes the G update then learns from (one G forward a
+    # step instead of n_critic + 1; PyTorch's DCGAN loop); false: fresh fakes for each
+    reuse_fakes: bool = False
     g_lr: float = 2e-4
     d_lr: float = 2e-4
     beta1: float = 0.5

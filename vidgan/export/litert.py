@@ -2,7 +2,7 @@
 
     vidgan export --workdir=RUN --export_dir=OUT --format=litert \\
         [--quantize=none|float16|dynamic_range] [--enhance=...]
-    vidgan synthesize --model_dir=OUT --out_dir=VIDEOS --num_videos=N   # pip install vidgan[litert]
+    vidgan synthesize --model_dir=OUT --out_dir=VIDEOS --num_videos=N  # vidgan[litert]
 
 writes OUT/<version>/generator.tflite and OUT/<version>/metadata.json. The flatbuffer has
 one signature, generate_from_latents: latents float32 [N, z_dim] (and label int32 [N] for

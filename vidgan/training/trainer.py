@@ -2,7 +2,8 @@
 strategy (the host loop around it is vidgan.training.loop).
 
 One step = `n_critic` discriminator updates (each on a fresh real batch) then one
-generator update, then an EMA update of the generator. Per-example losses are
+generator update (with train.reuse_fakes, on the fakes the last D update judged), then
+an EMA update of the generator. Per-example losses are
 averaged over the GLOBAL batch, as Keras optimizers sum gradients across replicas.
 Latents and penalty noise are a pure function of (train.seed, step), and clip i of
 the data is a pure function of (data.seed, i), so a resumed run continues exactly.
@@ -22,17 +23,14 @@ from vidgan import models
 from vidgan import runtime
 from vidgan.config import Config, ConfigError
 from vidgan.models import sampling
-from vidgan.rng import RowRandom
 from vidgan.training.ema import update_ema
 from vidgan.training.loop import TrainingLoop
+from vidgan.training import streams as rng_streams
+from vidgan.training.streams import Streams
 from vidgan.training.schedules import learning_rate
 from vidgan.training.workers import Workers
 from vidgan.training.strategy import check_batch, make_strategy
 
-# Streams of the stateless RNG, folded into (train.seed, step).
-_LATENTS_D, _LATENTS_G, _PENALTY = 0, 1, 2
-_AUGMENT_D_REAL, _AUGMENT_D_FAKE, _AUGMENT_G, _D_CHOICES, _D_CHOICES_G = 4, 5, 6, 7, 8
-_AUGMENT_G_REAL = 9
 
 
 class Trainer:
@@ -50,6 +48,7 @@ class Trainer:
         self.workdir = workdir
         self.strategy = strategy or make_strategy(config.train)
         self.global_batch = config.train.batch_size
+        self.streams = Streams(config.train.seed, self.global_batch)
         self.replicas = self.strategy.num_replicas_in_sync
         check_batch(self.global_batch, self.strategy)  # a strategy passed in, too
         self.loss = losses_lib.LOSSES[losses_lib.loss_name(config)]
@@ -108,34 +107,12 @@ class Trainer:
             reduce_retracing=True)
         self._fixed_context = None  # context models: real frames of the fixed samples
 
-    # --- randomness ---------------------------------------------------------
-    def _seed(self, step: tf.Tensor, stream: int, index: int = 0) -> tf.Tensor:
-        base = tf.stack([tf.constant(self.config.train.seed, tf.int64), tf.cast(step, tf.int64)])
-        fold_in = tf.random.experimental.stateless_fold_in
-        return fold_in(fold_in(base, stream), index)
-
-    def _rows(self) -> tuple[tf.Tensor, int]:
-        """(first global-batch row of this replica, rows per replica).
-
-        The distributed dataset gives replica r rows [r*b, (r+1)*b) of each batch; every
-        random draw is keyed by global row, so N replicas see exactly what one device would.
-        """
-        ctx = tf.distribute.get_replica_context()
-        local = self.global_batch // ctx.num_replicas_in_sync
-        return ctx.replica_id_in_sync_group * local, local
-
-    def _rng(self, step: tf.Tensor, stream: int, index: int = 0) -> RowRandom:
-        start, local = self._rows()
-        return RowRandom(self._seed(step, stream, index), self.global_batch, start, local)
-
     def _generator_inputs(self, batch: dict, step: tf.Tensor, stream: int,
                           index: int = 0) -> dict[str, tf.Tensor]:
         """Noise inputs from (train.seed, step, stream, index, row); data inputs (labels,
         context frames) from this replica's real batch."""
-        start, local = self._rows()
-        pairs = sampling.seed_pairs_for_step(self.config.train.seed, step, stream, index,
-                                             tf.range(start, start + local))
-        inputs = sampling.draw_noise(self.input_specs, pairs)
+        inputs = sampling.draw_noise(self.input_specs,
+                                     self.streams.noise_pairs(step, stream, index))
         inputs.update({name: batch[name] for name in self.data_inputs})
         return inputs
 
@@ -200,7 +177,7 @@ class Trainer:
         real and the fake clips of one update, and on every replica)."""
         conditions = {name: batch[name] for name in self.data_inputs}
         if self.discriminator.uses_seed:
-            conditions["seed"] = self._seed(step, stream, index)
+            conditions["seed"] = self.streams.seed(step, stream, index)
         return conditions
 
     def _augmented(self, video: tf.Tensor, step: tf.Tensor, stream: int,
@@ -208,7 +185,7 @@ class Trainer:
         """`video` [B_local, T, H, W, 3] as D sees it: DiffAugmented when configured."""
         if not self.augment:
             return video
-        return augment_lib.augment(video, self.augment, self._rng(step, stream, index))
+        return augment_lib.augment(video, self.augment, self.streams.rng(step, stream, index))
 
     def _weighted(self, heads: dict[str, tf.Tensor]) -> tf.Tensor:
         """sum_h w_h * mean logits of head h: [B] (what penalties differentiate)."""
@@ -238,23 +215,25 @@ class Trainer:
             lambda: self.penalty(
                 lambda x: self._weighted(self.discriminator({"video": x, **conditions},
                                                             training=True)),
-                real, fake, self._rng(step, _PENALTY, index)),
+                real, fake, self.streams.rng(step, rng_streams.PENALTY, index)),
             step, self.penalty_every, tf.shape(real)[0])
 
-    def _d_update(self, batch: dict, step: tf.Tensor,
-                  index: int) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
-        """batch: this replica's real batch ({"video": [B_local, T, H, W, 3], ...}).
+    def _d_update(self, batch: dict, step: tf.Tensor, index: int,
+                  fake: tf.Tensor | None = None) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+        """batch: this replica's real batch ({"video": [B_local, T, H, W, 3], ...}); fake:
+        the G update's clips to judge (train.reuse_fakes), else drawn here.
         Returns (this replica's share of each metric's global mean, the global grad norm)."""
         cfg = self.config.loss
-        conditions = self._conditions(batch, step, _D_CHOICES, index)
-        fake = self.generator(self._generator_inputs(batch, step, _LATENTS_D, index),
-                              training=True)
+        conditions = self._conditions(batch, step, rng_streams.D_CHOICES, index)
+        if fake is None:
+            inputs = self._generator_inputs(batch, step, rng_streams.LATENTS_D, index)
+            fake = self.generator(inputs, training=True)
         real = batch["video"]
         weights = self.discriminator.head_weights
         with tf.GradientTape() as tape:
             # Augmented once: the logits and the penalty see the same clips.
-            real = self._augmented(real, step, _AUGMENT_D_REAL, index)
-            fake = self._augmented(fake, step, _AUGMENT_D_FAKE, index)
+            real = self._augmented(real, step, rng_streams.AUGMENT_D_REAL, index)
+            fake = self._augmented(fake, step, rng_streams.AUGMENT_D_FAKE, index)
             real_heads, fake_heads = self._judge_both(real, fake, conditions)
             parts = {h: self.loss.discriminator(real_heads[h], fake_heads[h]) for h in weights}
             total = tf.add_n([weights[h] * parts[h].total for h in sorted(weights)])
@@ -279,16 +258,23 @@ class Trainer:
                 metrics_[f"d_logits/{h}_fake"] = self._average(fake_heads[h])
         return metrics_, grad_norm
 
-    def _g_update(self, batch: dict, step: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
-        conditions = self._conditions(batch, step, _D_CHOICES_G, 0)
-        inputs = self._generator_inputs(batch, step, _LATENTS_G)
+    def _generate(self, batch: dict, step: tf.Tensor) -> tuple[tf.Tensor, dict]:
+        """The G update's fakes [B_local, T, H, W, 3] and the generator's own loss terms
+        per clip (VGAN's mask penalty), {name: [B_local]}."""
+        inputs = self._generator_inputs(batch, step, rng_streams.LATENTS_G)
+        return self.generator(inputs, training=True, return_losses=True)
+
+    def _g_update(self, batch: dict, step: tf.Tensor, tape: tf.GradientTape | None = None,
+                  made: tuple | None = None) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+        """`made`: _generate's output, recorded on `tape` (train.reuse_fakes)."""
+        conditions = self._conditions(batch, step, rng_streams.D_CHOICES_G, 0)
         weights = self.discriminator.head_weights
-        with tf.GradientTape() as tape:
-            # own: the generator's own loss terms per clip (VGAN's mask penalty), [B_local]
-            fake, own = self.generator(inputs, training=True, return_losses=True)
-            fake = self._augmented(fake, step, _AUGMENT_G, 0)  # [B_local, T, H, W, 3]
+        tape = tape or tf.GradientTape()
+        with tape:  # recording again where the reused fakes were made
+            fake, own = made or self._generate(batch, step)
+            fake = self._augmented(fake, step, rng_streams.AUGMENT_G, 0)  # [B_local, T, H, W, 3]
             if self.loss.relative:  # each fake judged against the real clip of its row
-                real = self._augmented(batch["video"], step, _AUGMENT_G_REAL, 0)
+                real = self._augmented(batch["video"], step, rng_streams.AUGMENT_G_REAL, 0)
                 real_heads, heads = self._judge_both(real, fake, conditions)
                 per_head = {h: self.loss.generator(heads[h], real_heads[h]) for h in weights}
             else:
@@ -306,11 +292,18 @@ class Trainer:
     def _replica_step(self, batches: tuple[dict, ...], step: tf.Tensor):
         """D metrics are averaged over the n_critic updates of the step; the G update
         takes its data inputs (labels, context) from the last real batch."""
-        d_updates = [self._d_update(batch, step, index) for index, batch in enumerate(batches)]
+        tape, made, last = None, None, len(batches) - 1
+        if self.config.train.reuse_fakes:
+            tape = tf.GradientTape()
+            with tape:
+                made = self._generate(batches[-1], step)
+        d_updates = [self._d_update(batch, step, index, tf.stop_gradient(made[0])
+                                    if made and index == last else None)
+                     for index, batch in enumerate(batches)]
         d_metrics = {key: tf.add_n([m[key] for m, _ in d_updates]) / len(d_updates)
                      for key in d_updates[0][0]}
         d_norm = tf.add_n([norm for _, norm in d_updates]) / len(d_updates)
-        g_metrics, g_norm = self._g_update(batches[-1], step)
+        g_metrics, g_norm = self._g_update(batches[-1], step, tape, made)
         ctx = tf.distribute.get_replica_context()
         summed = ctx.all_reduce(tf.distribute.ReduceOp.SUM, {**d_metrics, **g_metrics})
         return {**summed, "grad_norm/d": d_norm, "grad_norm/g": g_norm}
