@@ -468,3 +468,24 @@ def test_motion_content_run_exports_every_noise_input_as_latents(tmp_path):
         assert written["video"].shape == (32, 16, 16, 3)
     manifest = json.loads((out_dir / "manifest.json").read_text())
     assert manifest["settings"]["num_frames"] == 32
+
+
+def test_readme_serving_request_runs_against_the_signature(model):
+    """The README's TF Serving request, as TF Serving reads it (columnar "inputs", each
+    converted to the signature's dtype), gives the documented response shapes."""
+    with open(os.path.join(os.path.dirname(os.path.dirname(__file__)), "README.md")) as f:
+        readme = f.read()
+    section = readme[readme.index("### TF Serving"):]
+    body = re.search(r"```json\n(.*?)\n```", section, re.S).group(1)
+    request = json.loads(body)
+    signature = model.signatures[request["signature_name"]]
+    specs = signature.structured_input_signature[1]
+    inputs = {name: tf.constant(value, specs[name].dtype)
+              for name, value in request["inputs"].items()}
+    out = signature(**inputs)
+    n = len(request["inputs"]["seed"])
+    assert out["video"].shape == (n, *VIDEO_SHAPE) and out["video"].dtype == tf.uint8
+    assert out["latents"].shape == (n, Z_DIM)
+    # JSON round trip of the response: integers 0..255 and floats, as REST returns them.
+    response = {"outputs": {k: v.numpy().tolist() for k, v in out.items()}}
+    assert np.asarray(json.loads(json.dumps(response))["outputs"]["video"]).max() <= 255
