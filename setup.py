@@ -41,9 +41,11 @@ setuptools.setup(
     extras_require={
         # LiteRT exports: `vidgan synthesize` runs .tflite files on this interpreter.
         "litert": ["ai-edge-litert>=2.0"],
-        # The suite tests every format, so it installs the LiteRT runtime too.
+        # `vidgan synthesize --runner=...`: batch synthesis as an Apache Beam pipeline.
+        "beam": ["apache-beam>=2.60"],
+        # The suite tests every format and the Beam path, so it installs both extras.
         "test": ["pytest>=8", "pytest-timeout>=2.3", "pytest-xdist>=3.5",
-                 "ai-edge-litert>=2.0"],
+                 "ai-edge-litert>=2.0", "apache-beam>=2.60"],
     },
     entry_points={"console_scripts": ["vidgan=vidgan.cli.main:run"]},
     classifiers=[

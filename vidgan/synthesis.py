@@ -252,8 +252,41 @@ class Synthesizer:
         return _run(request, self.module, self.metadata, self.model_path, progress)
 
 
-def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
-         progress: bool) -> dict:
+@dataclasses.dataclass
+class Plan:
+    """What a request will write: every (seed, label) item and its path, those still to
+    generate, and the signature call that makes them (shared by the local loop and the
+    Beam pipeline)."""
+
+    settings: dict
+    metadata: dict
+    fps: float
+    shape: tuple[int, int, int]  # frames, height, width of each video
+    items: list[tuple]  # (seed, label or None), in manifest order
+    paths: dict  # item -> file path
+    todo: list[tuple]  # the items not yet written and readable
+    signature: str  # "generate_truncated" or "generate_frames"
+    extra: dict  # the signature's inputs besides seed and label
+
+    @property
+    def skipped(self) -> int:
+        return len(self.items) - len(self.todo)
+
+    def inputs(self, batch: list[tuple]) -> dict:
+        """The signature's inputs for a batch of items."""
+        inputs = {"seed": tf.constant([s for s, _ in batch], tf.int64), **self.extra}
+        if self.metadata.get("conditional"):
+            inputs["label"] = tf.constant([label for _, label in batch], tf.int32)
+        return inputs
+
+    def write_manifest(self, out_dir: str, complete: bool) -> None:
+        _write_manifest(out_dir, self.settings, self.metadata, self.items, self.paths,
+                        complete)
+
+
+def plan(request: SynthesisRequest, module, metadata: dict, model_path: str) -> Plan:
+    """Checks the request against the model and the out dir (SynthesisError, one line),
+    creates the folders and writes the manifest as incomplete."""
     other_length = _other_length(request, metadata)
     if other_length and "generate_frames" not in module.signatures:
         family = metadata.get("family", "this family")
@@ -296,19 +329,25 @@ def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
         os.makedirs(folder, exist_ok=True)
     todo = items if request.overwrite else [
         item for item in items if not _is_complete(paths[item], request.format, shape)]
-    _write_manifest(request.out_dir, settings, metadata, items, paths, complete=False)
-    skipped = len(items) - len(todo)
-    if skipped:
-        logging.info("%d of %d videos already written in %s; generating %d.", skipped,
-                     len(items), request.out_dir, len(todo))
-
     # Besides seeds (and labels): the length of a longer render, or the truncation.
     if other_length:
-        generate = module.signatures["generate_frames"]
-        extra = {"num_frames": tf.constant(shape[0], tf.int32)}
+        signature, extra = "generate_frames", {"num_frames": tf.constant(shape[0], tf.int32)}
     else:
-        generate = module.signatures["generate_truncated"]
+        signature = "generate_truncated"
         extra = {"truncation": tf.constant(request.truncation, tf.float32)}
+    result = Plan(settings, metadata, fps, shape, items, paths, todo, signature, extra)
+    result.write_manifest(request.out_dir, complete=False)
+    if result.skipped:
+        logging.info("%d of %d videos already written in %s; generating %d.", result.skipped,
+                     len(items), request.out_dir, len(todo))
+    return result
+
+
+def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
+         progress: bool) -> dict:
+    job = plan(request, module, metadata, model_path)
+    todo, skipped, items, paths, fps = job.todo, job.skipped, job.items, job.paths, job.fps
+    generate = module.signatures[job.signature]
     bar = tqdm.tqdm(total=len(items), initial=skipped, unit="video", disable=not progress,
                     file=sys.stderr, dynamic_ncols=True)
     pending: collections.deque = collections.deque()
@@ -323,10 +362,7 @@ def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
                 break
             batch = todo[start:start + request.batch_size]
             written += len(batch)
-            inputs = {"seed": tf.constant([s for s, _ in batch], tf.int64), **extra}
-            if conditional:
-                inputs["label"] = tf.constant([label for _, label in batch], tf.int32)
-            videos = generate(**inputs)["video"].numpy()  # [N, T, H, W, 3]
+            videos = generate(**job.inputs(batch))["video"].numpy()  # [N, T, H, W, 3]
             for item, video in zip(batch, videos):
                 pending.append(pool.submit(video_io.write_video, paths[item], video, fps,
                                            request.format))
@@ -337,7 +373,7 @@ def _run(request: SynthesisRequest, module, metadata: dict, model_path: str,
             pending.popleft().result()
             bar.update(1)
     bar.close()
-    _write_manifest(request.out_dir, settings, metadata, items, paths, complete=not stopped)
+    job.write_manifest(request.out_dir, complete=not stopped)
     return {"written": written, "skipped": skipped, "out_dir": request.out_dir,
             "manifest": os.path.join(request.out_dir, MANIFEST), "model": model_path,
             "stopped": stopped, "remaining": len(todo) - written}

@@ -1,6 +1,7 @@
 """`vidgan synthesize --model_dir=OUT --num_videos=N --out_dir=DIR [--format=mp4] ...`.
 
-The work is `vidgan.synthesis.synthesize(SynthesisRequest(...))`.
+The work is `vidgan.synthesis.synthesize(SynthesisRequest(...))`; with --runner,
+`vidgan.synthesis_beam.synthesize_beam` (Apache Beam, `pip install vidgan[beam]`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from absl import flags
 from vidgan.cli.common import fail, run_app
 
 _MODEL_DIR = flags.DEFINE_string(
-    "model_dir", None, "Exported SavedModel: the export dir (its highest version is used) or "
-    "one version folder.")
+    "model_dir", None, "An export (SavedModel or LiteRT): the export dir (its highest version "
+    "is used), one version folder, or a .tflite file.")
 _OUT_DIR = flags.DEFINE_string("out_dir", None, "Where to write the videos and manifest.json.")
 _NUM_VIDEOS = flags.DEFINE_integer("num_videos", None, "How many videos (one per seed).")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 16, "Videos generated per model call.")
@@ -29,6 +30,13 @@ _NUM_FRAMES = flags.DEFINE_integer(
     "num_frames", None, "Frames per video (default: the model's clip length). Other lengths "
     "need a family that renders any length (model.family=motion); a longer video starts "
     "with the clip.")
+_RUNNER = flags.DEFINE_string(
+    "runner", None, "Run as an Apache Beam pipeline on this runner: DirectRunner, PrismRunner, "
+    "DataflowRunner, FlinkRunner or SparkRunner (pip install vidgan[beam]); the same files "
+    "and manifest as without.")
+_BEAM_OPTIONS = flags.DEFINE_string(
+    "beam_options", "", "--runner only: Beam pipeline options, e.g. \"--direct_num_workers=2 "
+    "--direct_running_mode=multi_processing\" or Dataflow's --project/--region/--temp_location.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Regenerate files that exist, and allow an "
                                "out dir made with another model or settings.")
 
@@ -39,6 +47,8 @@ def main(argv: list[str]) -> None:
     for flag in (_MODEL_DIR, _OUT_DIR, _NUM_VIDEOS):
         if flag.value is None:
             fail("synthesize", f"--{flag.name} is required")
+    if _BEAM_OPTIONS.value and not _RUNNER.value:
+        fail("synthesize", "--beam_options applies with --runner")
 
     from vidgan import synthesis  # noqa: PLC0415  (imports TensorFlow)
 
@@ -51,7 +61,12 @@ def main(argv: list[str]) -> None:
             batch_size=_BATCH_SIZE.value, format=_FORMAT.value, seed_start=_SEED_START.value,
             fps=_FPS.value, truncation=_TRUNCATION.value, overwrite=_OVERWRITE.value,
             labels=labels, num_frames=_NUM_FRAMES.value)
-        summary = synthesizer.run(request)
+        if _RUNNER.value:
+            from vidgan import synthesis_beam  # noqa: PLC0415
+
+            summary = synthesis_beam.synthesize_beam(request, _RUNNER.value, _BEAM_OPTIONS.value)
+        else:
+            summary = synthesizer.run(request)
     except synthesis.SynthesisError as e:
         fail("synthesize", str(e))
     except OSError as e:  # disk full, encoder failure
