@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 
@@ -45,6 +46,17 @@ SIGNATURE = "generate_from_latents"
 INSTALL = "pip install vidgan[litert]"
 
 
+def _reason(message: str) -> str:
+    """The converter's reason in a few words: the TensorFlow ops without a LiteRT builtin
+    (e.g. "tf.ResizeBicubic has no LiteRT builtin"), else its first error line."""
+    ops = sorted(set(re.findall(r"'(tf\.\w+)' op is neither a custom op nor a flex op",
+                                message)))
+    if ops:
+        return f"{', '.join(ops)} {'has' if len(ops) == 1 else 'have'} no LiteRT builtin"
+    lines = [line.strip() for line in message.splitlines() if "error" in line.lower()]
+    return (lines[0] if lines else (message.splitlines() or ["unknown"])[0])[:300]
+
+
 def _flatbuffer(loaded, quantize: str) -> bytes:
     """The generator (and enhancement) frozen into one builtin-op flatbuffer."""
     generator, enhancement = loaded.generator, loaded.enhancement
@@ -58,6 +70,9 @@ def _flatbuffer(loaded, quantize: str) -> bytes:
         if label is not None:
             inputs["label"] = label
         videos = generator(inputs, training=False)
+        # Static T, H, W: LiteRT's kernels (depthwise convs of the sharpen pass, say)
+        # need them where the generator's reshapes leave them unknown.
+        videos = tf.reshape(videos, [-1, *generator.video_shape])
         return to_uint8(videos if enhancement is None else enhancement(videos))
 
     # Weights become constants (the converter would keep them as uninitialized resource
@@ -78,12 +93,32 @@ def _flatbuffer(loaded, quantize: str) -> bytes:
             converter.target_spec.supported_types = [tf.float16]
         return converter.convert()
     except Exception as e:  # the converter raises ConverterError and others
-        lines = [line.strip() for line in str(e).splitlines() if "error:" in line.lower()]
-        what = (lines[0] if lines else str(e).splitlines()[0])[:300]
-        raise ExportError(f"this generator does not convert to LiteRT builtin ops "
-                          f"({what}); use the SavedModel export") from None
+        raise ExportError(f"this export does not convert to LiteRT builtin ops "
+                          f"({_reason(str(e))}); use the SavedModel export") from None
     finally:
         shutil.rmtree(holder, ignore_errors=True)
+
+
+def _interpreter(num_threads: int | None = None, **source):
+    """ai-edge-litert's interpreter; else (only to check an export) TensorFlow's own."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
+    except ImportError:
+        Interpreter = tf.lite.Interpreter  # noqa: N806
+    return Interpreter(num_threads=num_threads, **source)
+
+
+def _check_runs(blob: bytes, metadata: dict) -> None:
+    """A converter can write a flatbuffer the runtime refuses (a tensor shaped at
+    conversion): run two videos before anything is written."""
+    feed = {"latents": np.zeros([2, metadata["z_dim"]], np.float32)}
+    if metadata["conditional"]:
+        feed["label"] = np.zeros([2], np.int32)
+    try:
+        _interpreter(model_content=blob).get_signature_runner(SIGNATURE)(**feed)
+    except (ValueError, RuntimeError) as e:
+        raise ExportError(f"the LiteRT flatbuffer converts but does not run "
+                          f"({str(e).splitlines()[0][:200]}); use the SavedModel export") from None
 
 
 def export_litert(workdir: str, export_dir: str, step: int | None = None, ema: bool = True,
@@ -105,6 +140,7 @@ def export_litert(workdir: str, export_dir: str, step: int | None = None, ema: b
                           "TensorFlow: export it as a SavedModel (--format=savedmodel)")
     loaded = load(workdir, step, ema, enhance, sr_workdir)
     blob = _flatbuffer(loaded, quantize)
+    _check_runs(blob, loaded.metadata)
     metadata = {**loaded.metadata, "format": "litert", "quantize": quantize,
                 "signature": SIGNATURE, "any_length": False,
                 "precision": {"weights": {"none": "float32", "float16": "float16",
@@ -138,14 +174,14 @@ class LiteRTModel:
         folder = os.path.dirname(path) if path.endswith(".tflite") else path
         model_path = path if path.endswith(".tflite") else os.path.join(path, MODEL_FILE)
         try:
-            from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
+            import ai_edge_litert.interpreter  # noqa: F401, PLC0415
         except ImportError:
             raise ExportError(f"running a LiteRT export needs ai-edge-litert: {INSTALL}") from None
         try:
             with open(os.path.join(folder, METADATA_FILE)) as f:
                 self.metadata = json.load(f)
-            self.interpreter = Interpreter(model_path=model_path,
-                                           num_threads=num_threads or os.cpu_count())
+            self.interpreter = _interpreter(num_threads or os.cpu_count(),
+                                            model_path=model_path)
             self._run = self.interpreter.get_signature_runner(self.metadata["signature"])
         except (OSError, ValueError, KeyError, RuntimeError) as e:
             raise ExportError(f"{model_path} is not a vidgan LiteRT export or is corrupt: "

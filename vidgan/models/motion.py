@@ -157,8 +157,9 @@ class MotionContentGenerator(Generator):
                                  f"[B, {needed}, {self.motion_dim}], got {motion.shape}")
         anchors = self.mix(motion)  # [B, K, motion_dim]
         weights = interpolation_matrix(num_frames, self.motion_every, tf.shape(anchors)[1])
-        codes = ops.einsum("tk,bkd->btd", ops.cast(weights, anchors.dtype),
-                           anchors)  # [B, n, motion_dim]
+        # [n, K] @ [B, K, d], broadcast over B (a plain batched matmul, which LiteRT
+        # converts for any batch; its einsum lowering fixes the batch at conversion)
+        codes = ops.matmul(ops.cast(weights, anchors.dtype)[None], anchors)  # [B, n, d]
         content = tf.tile(ops.expand_dims(ops.cast(z, codes.dtype), 1), [1, num_frames, 1])
         frame_codes = ops.concatenate([content, codes], axis=-1)  # [B, n, z_dim + m]
         x = self.project(frame_codes)  # [B, n, H0*W0*C0]
