@@ -190,6 +190,47 @@ def test_conditional_training_moves_the_embeddings_and_samples_per_class(tiny_co
     assert trainer.sample().shape == (6, 8, 16, 16, 3)
 
 
+def test_class_head_learns_labels_and_steers_the_generator(tiny_config, tmp_path):
+    """discriminator.class_weight (AC-GAN): D returns class logits [B, K] beside its heads;
+    the step adds class_weight * cross-entropy to D's loss (real clips, their labels) and
+    to G's (fakes, the labels they were made for), logged as loss/d_class, loss/g_class;
+    the classifier is a (spectrally normalized) dense layer C -> K without bias."""
+    config = labelled(tiny_config, **{"model.resnet3d.discriminator.class_weight": 0.5})
+    trainer = Trainer(config, str(tmp_path), _one_device())
+    d = trainer.discriminator
+    video = tf.zeros([3, 8, 16, 16, 3])
+    heads = d({"video": video, "label": tf.constant([0, 1, 1]),
+               "seed": tf.constant([1, 2], tf.int64)})
+    assert heads["class"].shape == (3, 2) and heads["class"].dtype == tf.float32
+    features = d.classify.kernel.shape[0]
+    assert d.classify.count_params() == features * 2 + 2  # kernel (no bias), SN's u
+    classify0 = d.classify.kernel.numpy().copy()
+    values = trainer.train_step(trainer.iterator(0))
+    assert values["loss/d_class"] > 0 and values["loss/g_class"] > 0
+    assert not np.allclose(d.classify.kernel.numpy(), classify0)
+    with pytest.raises(config_lib.ConfigError, match="class_weight needs a class-conditional"):
+        with_family(tiny_config, "resnet3d", {"model.resnet3d.discriminator.class_weight": 1.0})
+
+
+def test_class_head_on_two_mirrored_replicas_matches_one_device(tiny_config, tmp_path):
+    """The class losses average over the GLOBAL batch: two replicas give one device's
+    metrics and weights. (One D head: the frames head's logit bias gets exactly cancelling
+    hinge gradients, whose round-off Adam turns into a step of either sign.)"""
+    from helpers import copy_weights, mirrored  # noqa: PLC0415
+
+    config = labelled(tiny_config, **{"model.resnet3d.discriminator.class_weight": 0.5,
+                                      "model.resnet3d.discriminator.frames": 0})
+    single = Trainer(config, str(tmp_path / "one"), _one_device())
+    two = Trainer(config, str(tmp_path / "two"), mirrored())
+    copy_weights(single, two)
+    a, b = single.train_step(single.iterator(0)), two.train_step(two.iterator(0))
+    for key in a:
+        np.testing.assert_allclose(b[key], a[key], rtol=2e-4, atol=1e-5, err_msg=key)
+    for va, vb in zip(single.discriminator.weights, two.discriminator.weights):
+        np.testing.assert_allclose(vb.numpy(), va.numpy(), rtol=1e-3, atol=5e-5,
+                                   err_msg=va.path)
+
+
 def test_conditional_run_writes_class_names_and_resumes(tiny_config, tmp_path):
     config = labelled(tiny_config)
     workdir = str(tmp_path / "run")

@@ -118,6 +118,11 @@ def _check_dual_discriminator(d: resnet3d.ResNet3DDiscriminatorConfig,
                         f"{data.num_frames}], got {d.frames}")
     if d.frames_weight < 0:
         problems.append("discriminator.frames_weight must be >= 0")
+    if not 0 <= d.class_weight < float("inf"):
+        problems.append("discriminator.class_weight must be finite and >= 0")
+    elif d.class_weight and not data.labels:
+        problems.append("discriminator.class_weight needs a class-conditional model "
+                        "(data.labels=true)")
     s = d.video_downsample
     if s not in (1, 2, 4) or data.height % (4 * s) or data.width % (4 * s):
         problems.append(f"discriminator.video_downsample must be 1, 2 or 4 and leave H and W "

@@ -127,10 +127,14 @@ class Discriminator(keras.Model):
     A class-conditional one (num_classes > 0) gets inputs["label"], int32 [B].
     `batch_statistics` is true when one row's logits depend on the other rows (batch
     norm); otherwise the trainer judges real and fake clips in one call.
+    A class-conditional one with `class_weight` > 0 also returns "class": logits [B,
+    num_classes], beside the heads (AC-GAN, Odena et al. 2017: D learns to classify the
+    real clips, G to make clips D classifies as asked, each loss times class_weight).
     """
 
     uses_seed = False
     batch_statistics = False
+    class_weight = 0.0
 
     def __init__(self, num_frames: int, height: int, width: int,
                  head_weights: dict[str, float] | None = None, num_classes: int = 0,
@@ -150,7 +154,7 @@ class Discriminator(keras.Model):
             raise ValueError(f"discriminator {self.name} is class-conditional: it needs "
                              "inputs['label'] [B] int32")
         heads = self.judge(inputs, training=training)
-        if set(heads) != set(self.head_weights):
+        if set(heads) != set(self.head_weights) | ({"class"} if self.class_weight else set()):
             raise ValueError(f"discriminator {self.name} returned heads {sorted(heads)}, "
                              f"declared {sorted(self.head_weights)}")
         return heads

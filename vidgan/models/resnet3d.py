@@ -77,6 +77,9 @@ class ResNet3DDiscriminatorConfig:
     # false: plain convs and dense layers (StyleGAN2 / R3GAN: D kept smooth by a gradient
     # penalty alone, e.g. loss.penalty="r1"); fewer ops per D call
     spectral_norm: bool = True
+    # Class-conditional models: > 0 adds an AC-GAN classifier on the video head's features
+    # (D classifies real clips, G is pushed to clips classified as asked), loss weight
+    class_weight: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,7 +207,8 @@ class ResNet3DDiscriminator(Discriminator):
     def __init__(self, num_frames: int, height: int, width: int, channels: int = 32,
                  max_channels: int = 256, conv: str = "3d", frames: int = 0,
                  frames_weight: float = 1.0, video_downsample: int = 1,
-                 spectral_norm: bool = True, num_classes: int = 0, **kwargs):
+                 spectral_norm: bool = True, class_weight: float = 0.0,
+                 num_classes: int = 0, **kwargs):
         weights = {"video": 1.0, **({"frames": frames_weight} if frames else {})}
         super().__init__(num_frames, height, width, head_weights=weights,
                          num_classes=num_classes, **kwargs)
@@ -218,7 +222,10 @@ class ResNet3DDiscriminator(Discriminator):
                             channels=channels, max_channels=max_channels, conv=conv,
                             frames=frames, frames_weight=frames_weight,
                             video_downsample=video_downsample, spectral_norm=spectral_norm,
-                            num_classes=num_classes)
+                            class_weight=class_weight, num_classes=num_classes)
+        if class_weight and not num_classes:
+            raise ValueError("class_weight > 0 needs a class-conditional model (num_classes)")
+        self.class_weight = float(class_weight)
         self.frames = frames
         self.uses_seed = frames > 0
         s = video_downsample
@@ -231,6 +238,8 @@ class ResNet3DDiscriminator(Discriminator):
         self.logit = dense(1, name="logit")
         # Projection: a (spectrally normalized) embedding, as one-hot(y) @ W [K, C].
         self.embed = dense(features, use_bias=False, name="embed") if num_classes else None
+        self.classify = (dense(num_classes, use_bias=False, name="classify") if class_weight
+                         else None)
         self.num_frame_stages = 0
         if frames:
             self.num_frame_stages, frame_features = _d_blocks(
@@ -249,21 +258,26 @@ class ResNet3DDiscriminator(Discriminator):
         return [getattr(self, f"frame_block{i}") for i in range(self.num_frame_stages)]
 
     def _score(self, blocks, logit, embed, x, label, training):
-        """x [B, T, H, W, 3], label [B] int32 or None -> logits [B] float32."""
+        """x [B, T, H, W, 3], label [B] int32 or None -> (logits [B] float32, the MEAN-
+        pooled features [B, C]: a classifier's logits then do not grow with the clip)."""
         for block in blocks:
             x = block(x, training=training)  # [B, T*, H/2, W/2, 2C]
+        positions = x.shape[1] * x.shape[2] * x.shape[3]
         x = ops.sum(ops.relu(x), axis=(1, 2, 3))  # [B, C]
         out = ops.reshape(logit(x, training=training), (-1,))  # [B]
         if embed is not None:  # + <embed(y), features>
             one_hot = ops.cast(ops.one_hot(label, self.num_classes), x.dtype)  # [B, K]
             out = out + ops.sum(embed(one_hot, training=training) * x, axis=-1)
-        return ops.cast(out, "float32")
+        return ops.cast(out, "float32"), x / positions
 
     def judge(self, inputs, training=False):
         video = inputs["video"]  # [B, T, H, W, 3]
         label = inputs.get("label")  # [B] int32 when class-conditional
         x = video if self.downsample is None else self.downsample(video)  # [B, T, H/s, W/s, 3]
-        heads = {"video": self._score(self.blocks, self.logit, self.embed, x, label, training)}
+        logits, features = self._score(self.blocks, self.logit, self.embed, x, label, training)
+        heads = {"video": logits}
+        if self.classify is not None:  # [B, num_classes]
+            heads["class"] = ops.cast(self.classify(features, training=training), "float32")
         if self.frames:
             t, h, w = self.video_shape[:3]
             seed = inputs.get("seed")
@@ -275,7 +289,7 @@ class ResNet3DDiscriminator(Discriminator):
             frames = tf.gather(video, picked, axis=1)  # [B, k, H, W, 3]
             frames = ops.reshape(frames, (-1, 1, h, w, 3))  # [B*k, 1, H, W, 3]
             frame_labels = None if label is None else ops.repeat(label, self.frames, axis=0)
-            scores = self._score(self.frame_blocks, self.frame_logit, self.frame_embed, frames,
-                                 frame_labels, training)
+            scores, _ = self._score(self.frame_blocks, self.frame_logit, self.frame_embed,
+                                    frames, frame_labels, training)
             heads["frames"] = ops.mean(ops.reshape(scores, (-1, self.frames)), axis=1)  # [B]
         return heads
