@@ -193,10 +193,16 @@ def overstate_avi_length(path, claimed: int) -> str:
 # --- a SavedModel loaded without vidgan -----------------------------------------------------
 # A script: argv[1] a SavedModel dir; imports of vidgan, keras and tensorflow_io are blocked;
 # prints RESULT <json> of what `generate` gave.
-LOADER = r'''
-import hashlib, importlib.abc, importlib.machinery, json, sys
+def block_imports(*names: str) -> str:
+    """Python source that makes `names` (top-level packages) unimportable in the script
+    it starts, and lists in `blocked` those that then fail to import."""
+    return BLOCK_IMPORTS.replace("BLOCKED = ()", f"BLOCKED = {names!r}")
 
-BLOCKED = ("vidgan", "keras", "tensorflow_io")
+
+BLOCK_IMPORTS = r'''
+import importlib.abc, importlib.machinery, sys
+
+BLOCKED = ()
 
 
 class _Blocked(importlib.abc.Loader):
@@ -223,6 +229,10 @@ for name in BLOCKED:
         __import__(name)
     except ImportError:
         blocked.append(name)
+'''
+
+LOADER = block_imports("vidgan", "keras", "tensorflow_io") + r'''
+import hashlib, json
 
 import tensorflow as tf
 

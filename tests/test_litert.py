@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import REPO, assert_one_line_error, run_concurrently, vidgan_argv
+from helpers import REPO, assert_one_line_error, block_imports, run_concurrently, vidgan_argv
 from vidgan import config as config_lib
 from vidgan.export import litert
 from vidgan.export.common import ExportError
@@ -62,23 +62,9 @@ def test_export_writes_flatbuffer_and_metadata(exports, trained):
 
 
 # Runs with ai-edge-litert and NumPy only: vidgan, keras and tensorflow are blocked.
-_STANDALONE = r'''
-import importlib.abc, importlib.machinery, json, sys
+_STANDALONE = block_imports("vidgan", "keras", "tensorflow") + r'''
+import json
 import numpy as np
-
-class _Blocked(importlib.abc.Loader):
-    def create_module(self, spec):
-        raise ImportError(f"{spec.name} is blocked in this test")
-    def exec_module(self, module):
-        raise ImportError("blocked")
-
-class _Finder(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in ("vidgan", "keras", "tensorflow"):
-            return importlib.machinery.ModuleSpec(name, _Blocked())
-        return None
-
-sys.meta_path.insert(0, _Finder())
 from ai_edge_litert.interpreter import Interpreter
 
 folder, latents_path, out_path = sys.argv[1:4]
@@ -88,8 +74,8 @@ runner = Interpreter(model_path=folder + "/generator.tflite").get_signature_runn
 video = runner(latents=np.load(latents_path))["video"]
 np.save(out_path, video)
 print("RESULT " + json.dumps({"shape": list(video.shape), "dtype": video.dtype.name,
-      "leaked": sorted(m for m in sys.modules
-                       if m.partition(".")[0] in ("vidgan", "keras", "tensorflow"))}))
+      "blocked": blocked,
+      "leaked": sorted(m for m in sys.modules if m.partition(".")[0] in BLOCKED)}))
 '''
 
 
@@ -103,7 +89,8 @@ def test_flatbuffer_runs_without_tensorflow_and_matches_the_savedmodel(exports, 
     assert result.returncode == 0, result.stderr[-2000:]
     line = [x for x in result.stdout.splitlines() if x.startswith("RESULT ")][-1]
     info = json.loads(line[len("RESULT "):])
-    assert info == {"shape": [4, 8, 16, 16, 3], "dtype": "uint8", "leaked": []}
+    assert info == {"shape": [4, 8, 16, 16, 3], "dtype": "uint8", "leaked": [],
+                    "blocked": ["vidgan", "keras", "tensorflow"]}
     video = np.load(tmp_path / "video.npy")
     assert min(psnr(v, e) for v, e in zip(video, expected)) >= MIN_PSNR["none"]
 
