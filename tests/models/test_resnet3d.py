@@ -276,3 +276,23 @@ def test_dual_discriminator_heads():
     assert len(outs) > 1
     with pytest.raises(ValueError, match="frames must be in"):
         ResNet3DDiscriminator(8, 16, 16, frames=9)
+
+
+def test_clip_output_is_exact_at_the_bounds_with_a_straight_through_gradient():
+    """output="clip": values beyond [-1, 1] land exactly on the bounds (black is exactly
+    -1), and the gradient is the identity's, also where the clip holds; tanh's is
+    1 - tanh^2."""
+    from vidgan.models.resnet3d import squash  # noqa: PLC0415
+
+    x = tf.constant([-3.0, -1.0, -0.25, 0.5, 2.0])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        clipped, tanh = squash(x, "clip"), squash(x, "tanh")
+    np.testing.assert_array_equal(clipped, [-1.0, -1.0, -0.25, 0.5, 1.0])
+    np.testing.assert_array_equal(tape.gradient(clipped, x), np.ones(5))
+    np.testing.assert_allclose(tape.gradient(tanh, x), 1 - np.tanh(x.numpy()) ** 2, rtol=1e-4)
+    g = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=4, max_channels=8, output="clip")
+    video = g(_z(3, 4) * 30.0).numpy()
+    assert video.min() >= -1.0 and video.max() <= 1.0
+    with pytest.raises(ValueError, match="unknown output 'sigmoid'"):
+        ResNet3DGenerator(4, 8, 8, output="sigmoid")

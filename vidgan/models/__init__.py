@@ -135,6 +135,7 @@ def _check_resnet3d(section: resnet3d.ResNet3DConfig, config: "Config") -> list[
     problems = _common(section) + _choices(g.conv, "generator.conv", resblocks.CONVS)
     problems += _choices(g.upsample, "generator.upsample", resblocks.UPSAMPLES)
     problems += _choices(g.time_padding, "generator.time_padding", resblocks.TIME_PADDINGS)
+    problems += _choices(g.output, "generator.output", resnet3d.OUTPUTS)
     problems += _check_dual_discriminator(section.discriminator, config)
     if g.embed_dim < 1:
         problems.append("generator.embed_dim must be >= 1")

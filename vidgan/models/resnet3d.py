@@ -43,6 +43,17 @@ from vidgan.models import layers, resblocks
 from vidgan.models.base import Discriminator, Generator
 
 
+OUTPUTS = ("tanh", "clip")
+
+
+def squash(x: tf.Tensor, output: str) -> tf.Tensor:
+    """The RGB head's output in [-1, 1]: tanh, or a clip whose gradient is the identity's
+    (straight-through), so a pixel held at the bound still learns."""
+    if output == "tanh":
+        return ops.tanh(x)
+    return x + tf.stop_gradient(ops.clip(x, -1.0, 1.0) - x)
+
+
 @dataclasses.dataclass(frozen=True)
 class ResNet3DGeneratorConfig:
     z_dim: int = 128
@@ -62,6 +73,10 @@ class ResNet3DGeneratorConfig:
     # Self-modulation (Chen et al. 2019): every batch norm's gain and offset are linear in
     # z (as a class-conditional model's are in [embedding, z]); starts as plain batch norm
     modulate: bool = False
+    # The RGB head's squashing: "tanh", or "clip": a linear head clipped to [-1, 1] with a
+    # straight-through gradient (exact black and full color without tanh's saturation;
+    # G keeps a gradient where the clip holds)
+    output: str = "tanh"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +119,8 @@ class ResNet3DGenerator(Generator):
                  channels: int = 32, max_channels: int = 256, conv: str = "3d",
                  upsample: str = "nearest", upsample_time: bool = True, rgb_mix: int = 16,
                  embed_dim: int = 128, time_padding: str = "zeros", modulate: bool = False,
-                 num_classes: int = 0, context_frames: int = 0, **kwargs):
+                 output: str = "tanh", num_classes: int = 0, context_frames: int = 0,
+                 **kwargs):
         super().__init__(num_frames, height, width, z_dim, num_classes=num_classes,
                          context_frames=context_frames, **kwargs)
         if upsample not in resblocks.UPSAMPLES:
@@ -114,8 +130,11 @@ class ResNet3DGenerator(Generator):
                             channels=channels, max_channels=max_channels, conv=conv,
                             upsample=upsample, upsample_time=upsample_time,
                             rgb_mix=rgb_mix, embed_dim=embed_dim, time_padding=time_padding,
-                            modulate=modulate, num_classes=num_classes,
+                            modulate=modulate, output=output, num_classes=num_classes,
                             context_frames=context_frames)
+        if output not in OUTPUTS:
+            raise ValueError(f"unknown output {output!r}; expected one of {', '.join(OUTPUTS)}")
+        self.squashing = output
         self.modulate = modulate
         conditional = num_classes > 0 or modulate  # batch norms driven by a condition
         # N(0, 1) like z beside it (BigGAN's shared embedding): Keras' default U(+-0.05)
@@ -174,7 +193,7 @@ class ResNet3DGenerator(Generator):
             x = self.rgb_mix(x)  # [B, T, H, W, rgb_mix]
         if self.time_padding != "zeros":
             x = resblocks.pad_time(x, self.time_padding, spatial=True)  # [B, T+2, H+2, W+2, C]
-        return ops.tanh(ops.cast(self.to_rgb(x), "float32"))  # [B, T, H, W, 3]
+        return squash(ops.cast(self.to_rgb(x), "float32"), self.squashing)  # [B, T, H, W, 3]
 
 
 def _d_blocks(owner: keras.layers.Layer, prefix: str, shape: tuple[int, int, int],
