@@ -278,6 +278,25 @@ def test_dual_discriminator_heads():
         ResNet3DDiscriminator(8, 16, 16, frames=9)
 
 
+def test_frames_head_takes_its_own_widths():
+    """frame_channels / frame_max_channels widen the 2D frames head alone: at 8x16x16 with
+    frames 8..16 (video head 4..8) its two blocks are 3 -> 8 and 8 -> 16 (1x3x3 convs,
+    spectral norm's u per conv and shortcut), the video head is unchanged."""
+    narrow = ResNet3DDiscriminator(8, 16, 16, channels=4, max_channels=8, frames=2)
+    wide = ResNet3DDiscriminator(8, 16, 16, channels=4, max_channels=8, frames=2,
+                                 frame_channels=8, frame_max_channels=16)
+    video = tf.zeros([1, 8, 16, 16, 3])
+    narrow(video), wide(video)
+    assert [b.filters for b in wide.frame_blocks] == [8, 16]
+    assert [b.filters for b in wide.blocks] == [b.filters for b in narrow.blocks] == [4, 8]
+    conv = lambda k_in, out: 9 * k_in * out + out + out  # noqa: E731  (kernel, bias, u)
+    block0 = conv(3, 8) + conv(8, 8) + (3 * 8 + 8 + 8)
+    block1 = conv(8, 16) + conv(16, 16) + (8 * 16 + 16 + 16)
+    frame_params = sum(w.shape.num_elements() for w in wide.weights
+                       if "frame_block" in w.path)
+    assert frame_params == block0 + block1
+
+
 def test_clip_output_is_exact_at_the_bounds_with_a_straight_through_gradient():
     """output="clip": values beyond [-1, 1] land exactly on the bounds (black is exactly
     -1), and the gradient is the identity's, also where the clip holds; tanh's is

@@ -118,6 +118,9 @@ def _check_dual_discriminator(d: resnet3d.ResNet3DDiscriminatorConfig,
                         f"{data.num_frames}], got {d.frames}")
     if d.frames_weight < 0:
         problems.append("discriminator.frames_weight must be >= 0")
+    if d.frame_channels < 0 or d.frame_max_channels < 0:
+        problems.append("discriminator.frame_channels and frame_max_channels must be >= 0 "
+                        "(0: the video head's)")
     if not 0 <= d.class_weight < float("inf"):
         problems.append("discriminator.class_weight must be finite and >= 0")
     elif d.class_weight and not data.labels:

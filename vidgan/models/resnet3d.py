@@ -88,6 +88,10 @@ class ResNet3DDiscriminatorConfig:
     # chosen frames of each clip at full resolution with 2D (1x3x3) blocks
     frames: int = 0
     frames_weight: float = 1.0  # weight of the frames head's loss
+    # The frames head's widths (0: the video head's channels / max_channels). Its 2D
+    # convs on k frames cost a fraction of the 3D head's, so it widens cheaply.
+    frame_channels: int = 0
+    frame_max_channels: int = 0
     video_downsample: int = 1  # the "video" head sees clips average-pooled by this in H, W
     # false: plain convs and dense layers (StyleGAN2 / R3GAN: D kept smooth by a gradient
     # penalty alone, e.g. loss.penalty="r1"); fewer ops per D call
@@ -225,7 +229,8 @@ class ResNet3DDiscriminator(Discriminator):
 
     def __init__(self, num_frames: int, height: int, width: int, channels: int = 32,
                  max_channels: int = 256, conv: str = "3d", frames: int = 0,
-                 frames_weight: float = 1.0, video_downsample: int = 1,
+                 frames_weight: float = 1.0, frame_channels: int = 0,
+                 frame_max_channels: int = 0, video_downsample: int = 1,
                  spectral_norm: bool = True, class_weight: float = 0.0,
                  num_classes: int = 0, **kwargs):
         weights = {"video": 1.0, **({"frames": frames_weight} if frames else {})}
@@ -240,6 +245,8 @@ class ResNet3DDiscriminator(Discriminator):
         self._config = dict(num_frames=num_frames, height=height, width=width,
                             channels=channels, max_channels=max_channels, conv=conv,
                             frames=frames, frames_weight=frames_weight,
+                            frame_channels=frame_channels,
+                            frame_max_channels=frame_max_channels,
                             video_downsample=video_downsample, spectral_norm=spectral_norm,
                             class_weight=class_weight, num_classes=num_classes)
         if class_weight and not num_classes:
@@ -262,8 +269,8 @@ class ResNet3DDiscriminator(Discriminator):
         self.num_frame_stages = 0
         if frames:
             self.num_frame_stages, frame_features = _d_blocks(
-                self, "frame_block", (1, height, width), channels, max_channels, "2d",
-                spectral_norm)
+                self, "frame_block", (1, height, width), frame_channels or channels,
+                frame_max_channels or max_channels, "2d", spectral_norm)
             self.frame_logit = dense(1, name="frame_logit")
             self.frame_embed = (dense(frame_features, use_bias=False, name="frame_embed")
                                 if num_classes else None)
