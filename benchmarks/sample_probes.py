@@ -1,0 +1,75 @@
+"""What a trained generator's FVD is made of: its samples changed one way at a time.
+
+    python benchmarks/sample_probes.py --workdir=RUN [--clips=256]
+
+FVD16 (vidgan.evaluation's protocol: I3D Kinetics-400, `clips` clips each side) of the
+run's EMA samples (export's seeds 0..clips-1) against real clips of its data, and of:
+- the samples with faint pixels (brightest channel below 16, 32, 64 of 255) set to black
+  (is background haze what FVD punishes?);
+- the samples with every pixel at least 64 bright pushed to full brightness (flat colors);
+- static clips, one frame repeated 16 times (frames 0 and 8), against real clips made the
+  same way, with that probe's real-vs-real floor (per-frame appearance alone);
+- the samples' frames shuffled in time, and real clips shuffled likewise (what motion
+  adds).
+Real clips: two disjoint blocks of the run's data stream (the second gives the floors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+from vidgan import data as data_lib  # noqa: E402
+from vidgan import evaluation, pixels  # noqa: E402
+from vidgan.metrics import fvd as fvd_lib  # noqa: E402
+
+
+def _real(config, clips: int, start: int) -> np.ndarray:
+    batches = iter(data_lib.make_dataset(config, 32, start_index=start))
+    return np.concatenate([pixels.to_uint8(next(batches)["video"]).numpy()
+                           for _ in range((clips + 31) // 32)])[:clips]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--clips", type=int, default=256)
+    args = parser.parse_args()
+    source = evaluation.source_from_workdir(args.workdir)
+    d = source.config.data
+    protocol = evaluation.Protocol(num_clips=args.clips, num_frames=16, split=d.split)
+    real_cfg = evaluation.real_data_config(d, protocol, (d.num_frames, d.height, d.width))
+    real, other = _real(real_cfg, args.clips, 10_000), _real(real_cfg, args.clips, 20_000)
+    generated = np.concatenate([source.generate(np.arange(i, min(i + 32, args.clips)))
+                                for i in range(0, args.clips, 32)])
+    extractor = evaluation.FeatureExtractor()
+    features = lambda v: extractor(v[:, :16])  # noqa: E731
+    real_features = features(real)
+    fvd = lambda a, b: round(float(fvd_lib.fvd(a, b)), 1)  # noqa: E731
+    report = {"samples": fvd(real_features, features(generated)),
+              "floor": fvd(real_features, features(other))}
+    bright = generated.max(axis=-1, keepdims=True)
+    for t in (16, 32, 64):
+        cleaned = np.where(bright < t, 0, generated).astype(np.uint8)
+        report[f"faint_below_{t}_to_black"] = fvd(real_features, features(cleaned))
+    flat = np.where(bright >= 64, generated / np.maximum(bright, 1) * 255.0, 0)
+    report["flat_full_brightness"] = fvd(real_features, features(flat.astype(np.uint8)))
+    static = lambda v, k: np.repeat(v[:, k:k + 1], 16, axis=1)  # noqa: E731
+    for k in (0, 8):
+        reference = features(static(real, k))
+        report[f"static_frame_{k}"] = fvd(reference, features(static(generated, k)))
+        report[f"static_frame_{k}_floor"] = fvd(reference, features(static(other, k)))
+    order = np.random.default_rng(0).permutation(generated.shape[1])
+    report["samples_shuffled_in_time"] = fvd(real_features, features(generated[:, order]))
+    report["real_shuffled_in_time"] = fvd(real_features, features(other[:, order]))
+    print(json.dumps(report), flush=True)
+
+
+if __name__ == "__main__":
+    main()
