@@ -382,6 +382,14 @@ def test_16_bit_exports_store_half_the_weights_and_make_the_same_videos(trained,
     b = full.signatures["generate"](seed=seeds(0, 1, 2))["video"].numpy().astype(int)
     assert a.dtype == b.dtype and a.shape == b.shape
     assert np.abs(a - b).mean() < 1.0 and np.abs(a - b).max() <= 16
+    # ... and it loads and generates without vidgan, keras or tensorflow_io, too.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "-c", LOADER, path], capture_output=True,
+                            text=True, timeout=180, cwd="/tmp", env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    alone = json.loads(result.stdout.split("RESULT ", 1)[1])
+    assert alone["leaked"] == [] and alone["video_dtype"] == "uint8"
+    assert alone["metadata"]["precision"]["weights"] == precision
 
 
 def test_training_samples_are_the_exported_seeds(trained):
