@@ -38,6 +38,8 @@ WAYS = {
 
 
 def _same(a: str, b: str, format: str) -> bool:
+    """npz: the same bytes. mp4: the same decoded frames (libx264 here does not always
+    repeat itself on identical frames, so a few files may differ by its error)."""
     if format == "npz":
         with open(a, "rb") as fa, open(b, "rb") as fb:
             return fa.read() == fb.read()
