@@ -79,8 +79,13 @@ class Mp4Writer:
             if h % 2 or w % 2:
                 raise ValueError(f"H.264 (yuv420p) needs even height and width, got {h}x{w}")
             rate = fractions.Fraction(self.fps).limit_denominator(1001)
+            # No macroblock tree / rate-control lookahead: with them this libx264 does not
+            # repeat itself (re-encoding the same frames changed 2-12 of 48 clips, by up
+            # to 31 levels); without them every encode of the same frames is the same file
+            # (256 clips x 3) and, on 16-frame clips, 5 % smaller (BUILD.md).
             self._stream = self._container.add_stream(
-                "libx264", rate=rate, options={"crf": "18", "preset": "veryfast"})
+                "libx264", rate=rate, options={"crf": "18", "preset": "veryfast",
+                                               "x264-params": "mbtree=0:rc-lookahead=0"})
             self._stream.width, self._stream.height, self._stream.pix_fmt = w, h, "yuv420p"
             self._stream.codec_context.thread_count = self.threads
         for frame in frames:
