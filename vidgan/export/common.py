@@ -3,10 +3,11 @@ chain and precision), the metadata, and writing a version folder atomically."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 import tensorflow as tf
 
@@ -115,11 +116,16 @@ def staging_folder(export_dir: str, version: int, overwrite: bool) -> tuple[str,
         raise ExportError(f"cannot write to {export_dir}: {e}") from None
 
 
-def publish(staging: str, target: str) -> None:
-    """Renames the finished `staging` folder to `target` (replacing it): a server watching
-    the export dir never sees half a model."""
-    if tf.io.gfile.exists(target):
-        shutil.rmtree(target)
-    os.replace(staging, target)
-
-
+@contextlib.contextmanager
+def published(staging: str, target: str) -> Iterator[None]:
+    """Write the export into `staging` inside this block; when the block ends without an
+    error, `staging` becomes `target` (replacing it), so a server watching the export dir
+    never sees half a model. `staging` is removed whatever happens."""
+    try:
+        yield
+        if tf.io.gfile.exists(target):
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        if os.path.exists(staging):
+            shutil.rmtree(staging)

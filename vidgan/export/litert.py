@@ -34,7 +34,7 @@ from tensorflow.python.framework import convert_to_constants
 from vidgan import config as config_lib
 from vidgan import files
 from vidgan import models
-from vidgan.export.common import ExportError, load, publish, staging_folder
+from vidgan.export.common import ExportError, load, published, staging_folder
 from vidgan.models import sampling
 from vidgan.pixels import to_uint8
 from vidgan.training import workdir as workdir_lib
@@ -148,14 +148,10 @@ def export_litert(workdir: str, export_dir: str, step: int | None = None, ema: b
                                               quantize], "compute": "float32"}}
     target, staging = staging_folder(export_dir, loaded.step if version is None else version,
                                      overwrite)
-    try:
+    with published(staging, target):
         with open(os.path.join(staging, MODEL_FILE), "wb") as f:
             f.write(blob)
         files.write_json(os.path.join(staging, METADATA_FILE), metadata)
-        publish(staging, target)
-    finally:
-        if os.path.exists(staging):
-            shutil.rmtree(staging)
     return target
 
 

@@ -29,13 +29,11 @@ seed gives the same video on every load, at every batch size, and in TensorBoard
 from __future__ import annotations
 
 import json
-import os
-import shutil
 
 from absl import logging
 import tensorflow as tf
 
-from vidgan.export.common import ExportError, load, publish, staging_folder
+from vidgan.export.common import ExportError, load, published, staging_folder
 from vidgan.models import sampling
 from vidgan.pixels import from_uint8, to_uint8
 
@@ -262,45 +260,41 @@ def export(workdir: str, export_dir: str, step: int | None = None, ema: bool = T
     generator, trained_step = loaded.generator, loaded.step
     target, staging = staging_folder(export_dir, trained_step if version is None else version,
                                      overwrite)
-    module = GeneratorModule(generator, loaded.metadata, loaded.enhancement)
-    seed = tf.TensorSpec(None, tf.int64, name="seed")
-    truncation = tf.TensorSpec(None, tf.float32, name="truncation")
-    latents = tf.TensorSpec(None, tf.float32, name="latents")
-    label = ({"label": tf.TensorSpec(None, tf.int32, name="label")}
-             if module.num_classes else {})
-    signatures = {"metadata": module.metadata}
-    if module.context_frames:
-        signatures["extend"] = module.extend.get_concrete_function(
-            tf.TensorSpec(None, tf.uint8, name="frames"), seed,
-            tf.TensorSpec(None, tf.int32, name="num_frames"), **label)
-        signatures["extend_from_chunk"] = module.extend.get_concrete_function(
-            tf.TensorSpec(None, tf.uint8, name="frames"), seed,
-            tf.TensorSpec(None, tf.int32, name="num_frames"), **label,
-            first_chunk=tf.TensorSpec(None, tf.int32, name="first_chunk"))
-        signatures["serving_default"] = signatures["extend"]
-        if module.context_frames == 1:
-            signatures["animate"] = module.animate.get_concrete_function(
-                tf.TensorSpec(None, tf.uint8, name="image"), seed, **label)
-            signatures["serving_default"] = signatures["animate"]
-    else:
-        by_seed = module.generate.get_concrete_function(seed, **label)
-        signatures.update({
-            "serving_default": by_seed,
-            "generate": by_seed,
-            "generate_truncated": module.generate.get_concrete_function(seed, truncation,
-                                                                        **label),
-            "generate_from_latents": module.generate_from_latents.get_concrete_function(
-                latents, **label),
-        })
-        if generator.any_length:
-            signatures["generate_frames"] = module.generate_frames.get_concrete_function(
-                seed, tf.TensorSpec(None, tf.int32, name="num_frames"), **label)
-    try:
+    with published(staging, target):  # staging is removed if anything below fails
+        module = GeneratorModule(generator, loaded.metadata, loaded.enhancement)
+        seed = tf.TensorSpec(None, tf.int64, name="seed")
+        truncation = tf.TensorSpec(None, tf.float32, name="truncation")
+        latents = tf.TensorSpec(None, tf.float32, name="latents")
+        label = ({"label": tf.TensorSpec(None, tf.int32, name="label")}
+                 if module.num_classes else {})
+        signatures = {"metadata": module.metadata}
+        if module.context_frames:
+            signatures["extend"] = module.extend.get_concrete_function(
+                tf.TensorSpec(None, tf.uint8, name="frames"), seed,
+                tf.TensorSpec(None, tf.int32, name="num_frames"), **label)
+            signatures["extend_from_chunk"] = module.extend.get_concrete_function(
+                tf.TensorSpec(None, tf.uint8, name="frames"), seed,
+                tf.TensorSpec(None, tf.int32, name="num_frames"), **label,
+                first_chunk=tf.TensorSpec(None, tf.int32, name="first_chunk"))
+            signatures["serving_default"] = signatures["extend"]
+            if module.context_frames == 1:
+                signatures["animate"] = module.animate.get_concrete_function(
+                    tf.TensorSpec(None, tf.uint8, name="image"), seed, **label)
+                signatures["serving_default"] = signatures["animate"]
+        else:
+            by_seed = module.generate.get_concrete_function(seed, **label)
+            signatures.update({
+                "serving_default": by_seed,
+                "generate": by_seed,
+                "generate_truncated": module.generate.get_concrete_function(seed, truncation,
+                                                                            **label),
+                "generate_from_latents": module.generate_from_latents.get_concrete_function(
+                    latents, **label),
+            })
+            if generator.any_length:
+                signatures["generate_frames"] = module.generate_frames.get_concrete_function(
+                    seed, tf.TensorSpec(None, tf.int32, name="num_frames"), **label)
         tf.saved_model.save(module, staging, signatures=signatures)
-        publish(staging, target)
-    finally:
-        if os.path.exists(staging):
-            shutil.rmtree(staging)
     logging.info("Exported %s generator of step %d to %s", "EMA" if ema else "raw",
                  trained_step, target)
     return target

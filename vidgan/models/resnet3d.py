@@ -285,7 +285,8 @@ class ResNet3DDiscriminator(Discriminator):
 
     def _score(self, blocks, logit, embed, x, label, training):
         """x [B, T, H, W, 3], label [B] int32 or None -> (logits [B] float32, the MEAN-
-        pooled features [B, C]: a classifier's logits then do not grow with the clip)."""
+        pooled features [B, C], computed only for a class head: its logits then do not
+        grow with the clip)."""
         for block in blocks:
             x = block(x, training=training)  # [B, T*, H/2, W/2, 2C]
         positions = x.shape[1] * x.shape[2] * x.shape[3]
@@ -294,7 +295,7 @@ class ResNet3DDiscriminator(Discriminator):
         if embed is not None:  # + <embed(y), features>
             one_hot = ops.cast(ops.one_hot(label, self.num_classes), x.dtype)  # [B, K]
             out = out + ops.sum(embed(one_hot, training=training) * x, axis=-1)
-        return ops.cast(out, "float32"), x / positions
+        return ops.cast(out, "float32"), (x / positions if self.classify is not None else None)
 
     def judge(self, inputs, training=False):
         video = inputs["video"]  # [B, T, H, W, 3]

@@ -192,13 +192,13 @@ class Trainer:
         w = self.discriminator.head_weights
         return tf.add_n([w[h] * losses_lib.per_example(heads[h]) for h in sorted(w)])
 
-    def _class_loss(self, heads: dict, batch: dict) -> tf.Tensor:
-        """AC-GAN: class_weight * cross-entropy of D's class logits against the batch's
-        labels, [B_local] (zeros without a classifier)."""
+    def _class_terms(self, heads: dict, batch: dict) -> dict[str, tf.Tensor]:
+        """AC-GAN: {"class": class_weight * cross-entropy of D's class logits against the
+        batch's labels, [B_local]} when D has a class head; {} (no ops) otherwise."""
         if "class" not in heads:
-            return tf.zeros_like(heads["video"])
+            return {}
         ce = tf.nn.sparse_softmax_cross_entropy_with_logits(batch["label"], heads["class"])
-        return self.discriminator.class_weight * ce
+        return {"class": self.discriminator.class_weight * ce}
 
     def _judge_both(self, real: tf.Tensor, fake: tf.Tensor,
                     conditions: dict) -> tuple[dict[str, tf.Tensor], dict[str, tf.Tensor]]:
@@ -246,8 +246,9 @@ class Trainer:
             parts = {h: self.loss.discriminator(real_heads[h], fake_heads[h]) for h in weights}
             total = tf.add_n([weights[h] * parts[h].total for h in sorted(weights)])
             penalty = self._penalty(real, fake, conditions, step, index)
-            classes = self._class_loss(real_heads, batch)  # D learns the real clips' labels
-            loss = self._average(total + cfg.penalty_weight * penalty + classes)
+            classes = self._class_terms(real_heads, batch)  # D learns the real clips' labels
+            loss = self._average(tf.add_n([total + cfg.penalty_weight * penalty,
+                                           *classes.values()]))
         grad_norm = self._apply(self.d_optimizer, tape, loss,
                                 self.discriminator.trainable_variables)
         metrics_ = {
@@ -260,7 +261,7 @@ class Trainer:
             "d_logits/real": self._average(self._weighted(real_heads)),
             "d_logits/fake": self._average(self._weighted(fake_heads)),
         }
-        metrics_.update({"loss/d_class": self._average(classes)} if "class" in real_heads else {})
+        metrics_.update({f"loss/d_{k}": self._average(v) for k, v in classes.items()})
         if len(weights) > 1:  # one head: these equal the totals above
             for h in weights:
                 metrics_[f"loss/d_{h}"] = self._average(parts[h].total)
@@ -290,8 +291,7 @@ class Trainer:
             else:
                 heads = self.discriminator({"video": fake, **conditions}, training=True)
                 per_head = {h: self.loss.generator(heads[h]) for h in weights}
-            if "class" in heads:  # AC-GAN: fakes classified as the label they were made for
-                own = {**own, "class": self._class_loss(heads, batch)}
+            own = {**own, **self._class_terms(heads, batch)}  # AC-GAN: fakes as asked
             terms = [weights[h] * per_head[h] for h in sorted(weights)]
             loss = self._average(tf.add_n(terms + [own[k] for k in sorted(own)]))
         grad_norm = self._apply(self.g_optimizer, tape, loss, self.generator.trainable_variables)
