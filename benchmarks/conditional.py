@@ -1,7 +1,7 @@
 """Does a class-conditional model make the class it is asked for? Moving digits by class.
 
     python benchmarks/conditional.py [--budget_minutes=9.5] [--videos_per_class=32]
-        [--override 'FIELD=JSON' ...] [--json=benchmarks/results/conditional_digits.json]
+        [--measure_every=STEPS] [--override 'FIELD=JSON' ...] [--json=benchmarks/results/conditional_digits.json]
     python benchmarks/conditional.py --tiny     # seconds: what the test runs
 
 1. Trains experiments/moving_digits.py:labels (the quickstart's resnet3d and training on
@@ -11,7 +11,8 @@
    accuracy on held-out real frames: the judge must be right on real data first.
 3. Generates `videos_per_class` videos of every digit (export's seeds 0.., label = the
    digit) and classifies every frame: the share of frames recognised as the asked digit,
-   overall and per digit. The untrained generator's share is the chance baseline.
+   overall and per digit. The untrained generator's share is the chance baseline;
+   --measure_every also measures it during training (a curve: is the share still rising?).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from vidgan import config as config_lib  # noqa: E402
 from vidgan import data as data_lib  # noqa: E402
 from vidgan.models import sampling  # noqa: E402
 from vidgan.training import Trainer  # noqa: E402
+from vidgan.training.loop import Action, TrainingLoop  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLASSIFIER_START = 10**6  # first clip index of the classifier's real frames
@@ -108,10 +110,26 @@ def recognised(trainer: Trainer, classifier: keras.Model, per_class: int) -> dic
             "per_class": {names[c]: float(hits[asked[:, 0] == c].mean()) for c in range(k)}}
 
 
+class RecognitionAction(Action):
+    """The share of frames recognised as the asked digit, every `every` steps."""
+
+    def __init__(self, trainer: Trainer, classifier: keras.Model, per_class: int,
+                 every: int):
+        self.trainer, self.classifier, self.per_class = trainer, classifier, per_class
+        self.every, self.curve = every, []
+
+    def __call__(self, step: int, values: dict[str, float]) -> None:
+        share = recognised(self.trainer, self.classifier, self.per_class)["recognised"]
+        self.curve.append({"step": step, "recognised": round(share, 4)})
+        print(f"step {step}: {share:.1%} of frames recognised as the asked digit", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget_minutes", type=float, default=9.5)
     parser.add_argument("--videos_per_class", type=int, default=32)
+    parser.add_argument("--measure_every", type=int, default=0,
+                        help="> 0: also measure the share every this many steps")
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--override", action="append", default=[],
                         help="config override, FIELD=JSON_VALUE (repeatable)")
@@ -129,8 +147,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="conditional-") as workdir:
         trainer = Trainer(config, workdir)
         untrained = recognised(trainer, classifier, per_class)
+        during = ([RecognitionAction(trainer, classifier, per_class, args.measure_every)]
+                  if args.measure_every > 0 else [])
         start = time.perf_counter()
-        steps = trainer.train()
+        steps = TrainingLoop(trainer, extra_actions=tuple(during)).run()
         train_seconds = time.perf_counter() - start
         trained = recognised(trainer, classifier, per_class)
     record = {"experiment": "moving_digits.py:labels" + ("_tiny" if args.tiny else ""),
@@ -140,6 +160,7 @@ def main() -> None:
               "classifier_real_accuracy": real_accuracy,
               "videos_per_class": per_class, "frames_per_video": config.data.num_frames,
               "untrained": untrained, "trained": trained,
+              "during_training": during[0].curve if during else [],
               "machine": {"cpus": os.cpu_count(), "tensorflow": tf.__version__}}
     print(json.dumps(record), flush=True)
     if args.json:
