@@ -10,7 +10,9 @@ run's EMA samples (export's seeds 0..clips-1) against real clips of its data, an
 - static clips, one frame repeated 16 times (frames 0 and 8), against real clips made the
   same way, with that probe's real-vs-real floor (per-frame appearance alone);
 - the samples' frames shuffled in time, and real clips shuffled likewise (what motion
-  adds).
+  adds);
+- the samples at truncation 0.9, 0.7, 0.5 (`vidgan synthesize --truncation`: latents
+  scaled down, variety traded for fidelity).
 Real clips: two disjoint blocks of the run's data stream (the second gives the floors).
 """
 
@@ -24,6 +26,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 from vidgan import data as data_lib  # noqa: E402
 from vidgan import evaluation, pixels  # noqa: E402
@@ -68,6 +71,12 @@ def main() -> None:
     order = np.random.default_rng(0).permutation(generated.shape[1])
     report["samples_shuffled_in_time"] = fvd(real_features, features(generated[:, order]))
     report["real_shuffled_in_time"] = fvd(real_features, features(other[:, order]))
+    module = source.generate.module
+    for psi in (0.9, 0.7, 0.5):
+        truncated = np.concatenate([module.generate(
+            tf.range(i, min(i + 32, args.clips), dtype=tf.int64),
+            truncation=tf.constant(psi))["video"].numpy() for i in range(0, args.clips, 32)])
+        report[f"truncation_{psi}"] = fvd(real_features, features(truncated))
     print(json.dumps(report), flush=True)
 
 
