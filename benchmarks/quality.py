@@ -47,6 +47,7 @@ import tensorflow as tf  # noqa: E402
 from vidgan import config as config_lib  # noqa: E402
 from vidgan import evaluation  # noqa: E402
 from vidgan import files  # noqa: E402
+from vidgan import models  # noqa: E402
 from vidgan.metrics import fvd as fvd_lib  # noqa: E402
 from vidgan.training import Trainer  # noqa: E402
 from vidgan.training import summaries  # noqa: E402
@@ -65,19 +66,19 @@ AUGMENT = "color,translation,cutout"
 VARIANTS = {
     # The quickstart preset before this benchmark existed (vidgan 0.6): DCGAN, 800 steps.
     "dcgan3d-old-quickstart": {
-        "model.family": "dcgan3d", "model.dcgan3d.generator.channels": 32,
+        "model.generator.name": "dcgan3d", "model.dcgan3d.generator.channels": 32,
         "model.dcgan3d.generator.max_channels": 256, "model.dcgan3d.discriminator.channels": 32,
         "model.dcgan3d.discriminator.max_channels": 256, "loss.name": "non_saturating",
         "train.augment": "", "train.beta1": 0.5, "train.g_lr": 2e-4, "train.d_lr": 2e-4,
         "train.steps": 800},
     "preset": {},  # the experiment as it is
     "preset-noaug": {"train.augment": ""},
-    "dcgan3d+aug": {"model.family": "dcgan3d", "train.augment": AUGMENT},
-    "resnet3d": {"model.family": "resnet3d", "train.augment": ""},
-    "resnet3d+aug": {"model.family": "resnet3d", "train.augment": AUGMENT},
+    "dcgan3d+aug": {"model.generator.name": "dcgan3d", "train.augment": AUGMENT},
+    "resnet3d": {"model.generator.name": "resnet3d", "train.augment": ""},
+    "resnet3d+aug": {"model.generator.name": "resnet3d", "train.augment": AUGMENT},
     # The quickstart's recipe (widths, dual D, optimizer) on another setting's data.
     "resnet3d-recipe+aug": {
-        "model.family": "resnet3d", "model.resnet3d.generator.channels": 16,
+        "model.generator.name": "resnet3d", "model.resnet3d.generator.channels": 16,
         "model.resnet3d.generator.max_channels": 128,
         "model.resnet3d.discriminator.channels": 16,
         "model.resnet3d.discriminator.max_channels": 128,
@@ -86,22 +87,29 @@ VARIANTS = {
         "train.beta1": 0.0, "train.g_lr": 4e-4, "train.d_lr": 8e-4},
     # The motion-content and two-stream families (their sections' defaults: G and dual D
     # 16..128) with the setting's training recipe.
-    "motion": {"model.family": "motion"},
-    "vgan": {"model.family": "vgan"},
+    "motion": {"model.generator.name": "motion"},
+    "vgan": {"model.generator.name": "vgan"},
 }
 
 
 def make_config(setting: str, overrides: dict, budget: float | None) -> config_lib.Config:
-    """The setting's experiment with `overrides`. Switching family resets the experiment's
-    settings of its own family's section (they would be refused as irrelevant). With a
+    """The setting's experiment with `overrides`. Switching the generator's (or the
+    discriminator's) family resets the experiment's settings of the part no longer used
+    (they would be refused as irrelevant). With a
     `budget`, training stops after that many minutes (else the experiment's own budget
     and steps hold)."""
     raw = config_lib.load_experiment(os.path.join(REPO, "experiments",
                                                   SETTINGS[setting]["experiment"]))
-    family = overrides.get("model.family", raw.model.family)
-    if family != raw.model.family:
-        raw.model[raw.model.family] = config_lib.default_config().model[raw.model.family]
-        raw.model.family = family
+    defaults = config_lib.default_config().model
+    before = {"generator": models.generator_family(raw.model),
+              "discriminator": models.discriminator_family(raw.model)}
+    for part in before:
+        raw.model[part].name = overrides.get(f"model.{part}.name", raw.model[part].name)
+    after = {"generator": models.generator_family(raw.model),
+             "discriminator": models.discriminator_family(raw.model)}
+    for part, family in before.items():
+        if after[part] != family:
+            raw.model[family][part] = defaults[family][part]
     updates = {**SETTINGS[setting]["overrides"], **overrides,
                "train.sample_every": 10**9, "train.checkpoint_every": 10**9}
     if budget:
@@ -155,8 +163,11 @@ def run_variant(setting: str, name: str, overrides: dict, args, extractor) -> di
                       "wb") as f:
                 f.write(encode_gif(grid, config.data.fps))
     return {"variant": name, "overrides": overrides, "steps": steps,
-            "config": {"family": config.model.family, "augment": config.train.augment,
-                       "section": config_lib.to_dict(config)["model"][config.model.family],
+            "config": {"family": config.model.generator.name,
+                       "discriminator": models.discriminator_family(config.model),
+                       "augment": config.train.augment,
+                       "section": config_lib.to_dict(config)["model"][
+                           config.model.generator.name],
                        "lr": [config.train.g_lr, config.train.d_lr],
                        "betas": [config.train.beta1, config.train.beta2],
                        "batch": config.train.batch_size, "precision": trainer.precision},

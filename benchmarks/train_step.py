@@ -128,7 +128,7 @@ def load_preset(tiny: bool, family: str = "dcgan3d") -> config_lib.Config:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     raw = module.get_config(None)
-    raw.model.family = family
+    raw.model.generator.name = family
     return config_lib.from_dict(config_lib.make_tiny(raw) if tiny else raw)
 
 

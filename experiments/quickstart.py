@@ -22,7 +22,7 @@ def get_config(arg: str | None = None):
     config.data.height = config.data.width = 32
     config.data.num_objects = 2
     config.data.object_size = 0.3
-    config.model.family = "resnet3d"
+    config.model.generator.name = "resnet3d"
     section = config.model.resnet3d
     for net in (section.generator, section.discriminator):
         net.channels, net.max_channels = 16, 128

@@ -47,16 +47,21 @@ def copy_weights(source, target) -> None:
             getattr(target, name).set_weights(getattr(source, name).get_weights())
 
 
-def with_family(config, family: str, updates: dict | None = None):
-    """`config` (a tiny one) with another model family, its section at the family's tiny
-    widths, then `updates` ({"dotted.field": value}) applied."""
+def with_family(config, family: str, updates: dict | None = None,
+                discriminator: str = "auto"):
+    """`config` (a tiny one) with another generator family and discriminator (default:
+    the family's own), both at their family's tiny widths, then `updates` ({"dotted.field":
+    value}) applied."""
     from vidgan import config as config_lib  # noqa: PLC0415
     from vidgan import models  # noqa: PLC0415
 
     values = config_lib.to_dict(config)
-    values["model"] = {"family": family}  # every family section back at its defaults
+    # every family section back at its defaults
+    values["model"] = {"generator": {"name": family}, "discriminator": {"name": discriminator}}
     cd = config_lib.ml_collections.ConfigDict(config_lib.to_dict(config_lib.from_dict(values)))
-    models.FAMILIES[family].tiny(cd.model[family])
+    d = models.discriminator_family(cd.model)
+    models.FAMILIES[family].tiny(cd.model[family].generator)
+    models.FAMILIES[d].tiny(cd.model[d].discriminator)
     return config_lib.override(config_lib.from_dict(cd), updates or {})
 
 

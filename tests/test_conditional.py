@@ -94,7 +94,7 @@ def test_config_refuses_labels_a_family_cannot_use(tiny_config):
     with pytest.raises(config_lib.ConfigError) as e:
         config_lib.override(tiny_config, {"data.labels": True})  # dcgan3d
     message = str(e.value)
-    assert "model.family=dcgan3d cannot be class-conditional" in message
+    assert "model.generator.name=dcgan3d cannot be class-conditional" in message
     assert "resnet3d" in message and "\n" not in message
     with pytest.raises(config_lib.ConfigError, match="data.class_names is set but"):
         config_lib.override(tiny_config, {"data.class_names": ["a", "b"]})
@@ -255,7 +255,7 @@ def test_digits_by_class_preset_trains_from_the_cli(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     config = json.loads((workdir / "config.json").read_text())["config"]
     assert config["data"]["class_names"] == list("0123456789")
-    assert config["model"]["family"] == "resnet3d" and config["data"]["num_objects"] == 1
+    assert config["model"]["generator"]["name"] == "resnet3d" and config["data"]["num_objects"] == 1
     grid = video_io.read_video(str(workdir / "samples" / "step_0000004.gif"), "gif",
                                num_frames=8)
     assert grid.shape[1] == 10 * 17 - 1  # ten rows of 16-pixel clips, 1-pixel gaps

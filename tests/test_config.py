@@ -160,21 +160,21 @@ INVALID = [
     ([("data.object_size", 1.0)], "data.object_size"),
     ([("data.max_speed", -0.1)], "data.max_speed"),
     ([("data.max_speed", 1.5)], "data.max_speed"),
-    ([("model.family", "stylegan_v")], "model.family"),
+    ([("model.generator.name", "stylegan_v")], "model.generator.name"),
     ([("model.resnet3d.generator.channels", 8)], "model.resnet3d.generator.channels"),
-    ([("model.family", "resnet3d"), ("model.dcgan3d.discriminator.norm", "layer")],
+    ([("model.generator.name", "resnet3d"), ("model.dcgan3d.discriminator.norm", "layer")],
      "model.dcgan3d.discriminator.norm"),  # set, but another family is selected
-    ([("model.family", "resnet3d"), ("model.resnet3d.generator.conv", "2d")],
+    ([("model.generator.name", "resnet3d"), ("model.resnet3d.generator.conv", "2d")],
      "model.resnet3d.generator.conv"),
-    ([("model.family", "resnet3d"), ("model.resnet3d.discriminator.conv", "2d")],
+    ([("model.generator.name", "resnet3d"), ("model.resnet3d.discriminator.conv", "2d")],
      "model.resnet3d.discriminator.conv"),
-    ([("model.family", "resnet3d"), ("model.resnet3d.generator.upsample", "bicubic")],
+    ([("model.generator.name", "resnet3d"), ("model.resnet3d.generator.upsample", "bicubic")],
      "model.resnet3d.generator.upsample"),
-    ([("model.family", "resnet3d"), ("model.resnet3d.generator.time_padding", "wrap")],
+    ([("model.generator.name", "resnet3d"), ("model.resnet3d.generator.time_padding", "wrap")],
      "model.resnet3d.generator.time_padding"),
-    ([("model.family", "resnet3d"), ("model.resnet3d.generator.max_channels", 8)],
+    ([("model.generator.name", "resnet3d"), ("model.resnet3d.generator.max_channels", 8)],
      "model.resnet3d.generator.max_channels"),
-    ([("model.family", "resnet3d"), ("model.resnet3d.discriminator.channels", 0)],
+    ([("model.generator.name", "resnet3d"), ("model.resnet3d.discriminator.channels", 0)],
      "model.resnet3d.discriminator.channels"),
     ([("train.augment", "color,rotate")], "train.augment"),
     ([("train.augment", "color,color")], "train.augment"),
@@ -352,14 +352,52 @@ def test_every_experiment_and_its_tiny_variant_validate(name):
 
 
 # --- model families ----------------------------------------------------------------------
-def test_only_the_selected_family_section_may_be_set():
-    """A field of another family's section fails in one line naming it and the family."""
+def test_only_the_parts_in_use_may_be_set():
+    """A field of a part the model does not use fails in one line naming it and the choice
+    that would use it."""
     with pytest.raises(ConfigError, match=r"^model\.resnet3d\.generator\.upsample is set, but "
-                       r"model\.family=dcgan3d"):
+                       r"the model does not use it \(set model\.generator\.name=resnet3d"):
         config_lib.from_dict(_invalid(("model.resnet3d.generator.upsample", "trilinear")))
-    cfg = config_lib.from_dict(_invalid(("model.family", "resnet3d"),
+    cfg = config_lib.from_dict(_invalid(("model.generator.name", "resnet3d"),
                                         ("model.resnet3d.generator.upsample", "trilinear")))
     assert cfg.model.resnet3d.generator.upsample == "trilinear"
+    # motion's own pairing is set in its section; a chosen discriminator in its family's
+    with pytest.raises(ConfigError, match=r"^model\.resnet3d\.discriminator\.frames is set, "
+                       r"but .*\(set model\.discriminator\.name=resnet3d"):
+        config_lib.from_dict(_invalid(("model.generator.name", "motion"),
+                                      ("model.resnet3d.discriminator.frames", 2)))
+    with pytest.raises(ConfigError, match=r"^model\.motion\.discriminator\.frames is set, "
+                       r"but .*model\.discriminator\.name=auto"):
+        config_lib.from_dict(_invalid(("model.generator.name", "motion"),
+                                      ("model.discriminator.name", "resnet3d"),
+                                      ("model.motion.discriminator.frames", 2)))
+
+
+def test_generator_and_discriminator_are_chosen_apart():
+    """model.generator.name alone trains with the family's own discriminator; another kind
+    is chosen by model.discriminator.name and set in its family's section; a family
+    without a kind of its own is not a discriminator name."""
+    from vidgan import losses, models
+
+    motion = config_lib.from_dict(_invalid(("model.generator.name", "motion")))
+    assert models.discriminator_family(motion.model) == "motion"
+    assert isinstance(models.build_discriminator(motion), models.ResNet3DDiscriminator)
+    assert models.build_discriminator(motion).frames == 4  # motion's own pairing: dual D
+    mixed = config_lib.from_dict(_invalid(("model.generator.name", "motion"),
+                                          ("model.discriminator.name", "dcgan3d"),
+                                          ("model.dcgan3d.discriminator.channels", 8)))
+    d = models.build_discriminator(mixed)
+    assert isinstance(models.build_generator(mixed), models.MotionContentGenerator)
+    assert isinstance(d, models.VideoDiscriminator)
+    assert losses.loss_name(mixed) == "non_saturating"  # the discriminator's family's
+    with pytest.raises(ConfigError, match=r"model\.discriminator\.name: 'vgan' is not one of "
+                       r"auto, dcgan3d, resnet3d"):
+        config_lib.from_dict(_invalid(("model.discriminator.name", "vgan")))
+    with pytest.raises(ConfigError, match=r"^model\.discriminator\.name=dcgan3d cannot be "
+                       r"class-conditional"):
+        config_lib.from_dict(_invalid(("model.generator.name", "resnet3d"),
+                                      ("model.discriminator.name", "dcgan3d"),
+                                      ("data.labels", True), ("data.source", "moving_digits")))
 
 
 def test_loss_auto_is_the_family_default():
@@ -369,30 +407,36 @@ def test_loss_auto_is_the_family_default():
 
     assert config_lib.Config().loss.name == "auto"
     dcgan = config_lib.from_dict(_defaults())
-    resnet = config_lib.from_dict(_invalid(("model.family", "resnet3d")))
+    resnet = config_lib.from_dict(_invalid(("model.generator.name", "resnet3d")))
     assert losses.loss_name(dcgan) == "non_saturating"
     assert losses.loss_name(resnet) == "hinge"
     assert losses.loss_name(config_lib.override(resnet, {"loss.name": "least_squares"})) == (
         "least_squares")
 
 
-def test_configs_written_before_families_are_read():
-    """A config.json of vidgan <= 0.6 (model.generator/discriminator with a name, an
-    explicit non-saturating default loss) reads as model.family + its section."""
+def test_configs_of_earlier_versions_are_read():
+    """A config.json written before model families (model.generator/discriminator with a
+    name and the DCGAN fields, an explicit non-saturating default loss) reads as that
+    generator + its section; one written with model.family as that generator with the
+    family's own discriminator, its section kept."""
     old = {"model": {"generator": {"name": "dcgan3d", "channels": 8, "z_dim": 16},
                      "discriminator": {"name": "dcgan3d", "spectral_norm": True}},
            "train": {"steps": 3}}
     cfg = config_lib.from_dict(old)
-    assert cfg.model.family == "dcgan3d"
+    assert cfg.model.generator.name == "dcgan3d"
     assert cfg.model.dcgan3d.generator.channels == 8 and cfg.model.dcgan3d.generator.z_dim == 16
     assert cfg.model.dcgan3d.discriminator.spectral_norm is True
     assert cfg.loss.name == "non_saturating" and cfg.train.steps == 3
+    family = {"model": {"family": "motion", "motion": {"discriminator": {"frames": 2}}}}
+    cfg = config_lib.from_dict(family)
+    assert cfg.model.generator.name == "motion" and cfg.model.discriminator.name == "auto"
+    assert cfg.model.motion.discriminator.frames == 2
 
 
 def test_override_replaces_dotted_fields_and_validates():
     cfg = config_lib.override(config_lib.Config(), {"train.steps": 7,
-                                                    "model.family": "resnet3d"})
-    assert cfg.train.steps == 7 and cfg.model.family == "resnet3d"
+                                                    "model.generator.name": "resnet3d"})
+    assert cfg.train.steps == 7 and cfg.model.generator.name == "resnet3d"
     with pytest.raises(ConfigError, match="unknown config field 'train.stepz'"):
         config_lib.override(cfg, {"train.stepz": 1})
     with pytest.raises(ConfigError, match="train.steps must be >= 1"):

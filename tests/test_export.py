@@ -409,7 +409,7 @@ def test_resnet3d_run_exports(tmp_path):
     """A resnet3d run (DiffAugment, dual discriminator) exports like any family: the
     SavedModel's video for seed s is the EMA generator's, and metadata names the family."""
     cfg = config_lib.default_config()
-    cfg.model.family = "resnet3d"
+    cfg.model.generator.name = "resnet3d"
     cfg.model.resnet3d.discriminator.frames = 2
     cfg.train.augment = "color,translation,cutout"
     config = config_lib.from_dict(config_lib.make_tiny(cfg))
@@ -431,7 +431,7 @@ def test_motion_content_run_exports_every_noise_input_as_latents(tmp_path):
     codes, flattened, each drawn by the rule metadata states; generate_from_latents
     reproduces generate; seed 0's video is the EMA generator's."""
     cfg = config_lib.default_config()
-    cfg.model.family = "motion"
+    cfg.model.generator.name = "motion"
     config = config_lib.from_dict(config_lib.make_tiny(cfg))
     workdir = str(tmp_path / "run")
     trainer = Trainer(config, workdir, tf.distribute.OneDeviceStrategy("/cpu:0"))

@@ -125,12 +125,12 @@ LOSSES: dict[str, Loss] = {
 
 
 def loss_name(config) -> str:
-    """config.loss.name, with "auto" read as the model family's default loss."""
+    """config.loss.name, with "auto" read as the default loss of the discriminator's family."""
     if config.loss.name != "auto":
         return config.loss.name
     from vidgan import models  # noqa: PLC0415
 
-    return models.FAMILIES[config.model.family].default_loss
+    return models.FAMILIES[models.discriminator_family(config.model)].default_loss
 
 
 # --- Penalties ----------------------------------------------------------------

@@ -294,7 +294,7 @@ def plan(request: SynthesisRequest, module, metadata: dict, model_path: str) -> 
                if metadata.get("format") == "litert" else
                "re-export the run with this vidgan (exports before it lack generate_frames)"
                if family == "motion" else
-               "needs a family that renders any length (model.family=motion)")
+               "needs a family that renders any length (model.generator.name=motion)")
         raise SynthesisError(f"{model_path} ({family}) makes clips of "
                              f"{metadata['num_frames']} frames only; --num_frames {how}")
     if other_length and request.truncation != 1.0:

@@ -393,7 +393,7 @@ def test_build_from_tiny_config(tiny_config):
     section, data = tiny_config.model.dcgan3d, tiny_config.data
     g = models.build_generator(tiny_config)
     d = models.build_discriminator(tiny_config)
-    assert tiny_config.model.family == "dcgan3d"
+    assert tiny_config.model.generator.name == "dcgan3d"
     assert isinstance(g, VideoGenerator) and isinstance(d, VideoDiscriminator)
     assert g.name == "generator" and d.name == "discriminator"
     assert not g.weights and not d.weights  # unbuilt until called

@@ -156,10 +156,10 @@ def test_only_any_length_families_render_other_lengths():
 
 
 def test_family_builds_from_config_with_its_dual_discriminator():
-    """model.family=motion: the section's defaults build G and the dual D (2D frames
+    """model.generator.name=motion: the section's defaults build G and the dual D (2D frames
     head + 3D video head); a wrong field fails validation in one line naming it."""
     config = config_lib.default_config()
-    config.model.family = "motion"
+    config.model.generator.name = "motion"
     config.data.num_frames, config.data.height, config.data.width = 8, 16, 16
     frozen = config_lib.from_dict(config)
     config_lib.validate(frozen)

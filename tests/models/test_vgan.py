@@ -76,7 +76,7 @@ def test_a_closed_mask_shows_the_still_background_and_an_open_one_the_foreground
 
 def test_family_builds_from_config_and_refuses_a_bad_field():
     config = config_lib.default_config()
-    config.model.family = "vgan"
+    config.model.generator.name = "vgan"
     config.data.num_frames, config.data.height, config.data.width = 8, 16, 16
     cfg = config_lib.from_dict(config)
     g, d = models.build_generator(cfg), models.build_discriminator(cfg)

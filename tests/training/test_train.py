@@ -30,18 +30,22 @@ STEP_CASES = ([("dcgan3d", loss, penalty) for loss in sorted(losses.LOSSES)
               + [("resnet3d", loss, "none") for loss in sorted(losses.LOSSES)]
               + [("resnet3d", "hinge", "r1"), ("resnet3d", "wasserstein", "wgan_gp"),
                  ("resnet3d", "relativistic", "r1_r2")]
-              + [("motion", "hinge", "none"), ("vgan", "hinge", "none")])
-# (losses are pure functions of the logits: the other families run their default only)
+              + [("motion", "hinge", "none"), ("vgan", "hinge", "none")]
+              + [("motion+dcgan3d", "non_saturating", "r1")])
+# (losses are pure functions of the logits: the other families run their default only;
+# "G+D": a generator with another family's discriminator, model.discriminator.name)
 
 
 @pytest.mark.parametrize("family, loss_name, penalty", STEP_CASES)
 def test_one_step_every_family_loss_and_penalty(tiny_config, tmp_path, family, loss_name,
                                                 penalty):
     """Every family x loss (x penalty for dcgan3d, two for resnet3d; motion, built on
-    resnet3d's D, with its default loss): finite metrics, and both networks and the EMA
-    move."""
-    config = _family(tiny_config, family, **{"loss.name": loss_name, "loss.penalty": penalty,
-                                             "loss.penalty_weight": 10.0})
+    resnet3d's D, with its default loss; a generator with another family's discriminator):
+    finite metrics, and both networks and the EMA move."""
+    family, _, discriminator = family.partition("+")
+    config = with_family(tiny_config, family, {"loss.name": loss_name, "loss.penalty": penalty,
+                                               "loss.penalty_weight": 10.0},
+                         discriminator=discriminator or "auto")
     trainer = Trainer(config, str(tmp_path), _one_device())
     g0, d0 = _values(trainer.generator.trainable_variables), _values(
         trainer.discriminator.trainable_variables)

@@ -28,7 +28,7 @@ _LABEL_NAMES = flags.DEFINE_string("label_names", "", "Class-conditional models:
                                    "instead of indices, e.g. circle,square.")
 _NUM_FRAMES = flags.DEFINE_integer(
     "num_frames", None, "Frames per video (default: the model's clip length). Other lengths "
-    "need a family that renders any length (model.family=motion); a longer video starts "
+    "need a family that renders any length (model.generator.name=motion); a longer video starts "
     "with the clip.")
 _RUNNER = flags.DEFINE_string(
     "runner", None, "Run as an Apache Beam pipeline on this runner: DirectRunner, PrismRunner, "

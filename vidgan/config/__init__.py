@@ -22,13 +22,33 @@ from vidgan.config.sections import (DataConfig, LossConfig, SRConfig, TrainConfi
 from vidgan.config.tree import ConfigError, build, choice, differences, flatten, require
 
 
+@dataclasses.dataclass(frozen=True)
+class GeneratorChoice:
+    """model.generator: the generator's family (a name in vidgan.models.FAMILIES); its
+    settings are model.<name>.generator."""
+
+    name: str = "dcgan3d"
+
+
+@dataclasses.dataclass(frozen=True)
+class DiscriminatorChoice:
+    """model.discriminator: "auto" (the generator family's own pairing, set in
+    model.<generator>.discriminator) or a family with a discriminator of its own (set in
+    model.<name>.discriminator)."""
+
+    name: str = "auto"
+
+
 def _model_config() -> type:
-    """model: `family` (a name in vidgan.models.FAMILIES) and one section per registered
-    family, `model.<name>`, each that family's own frozen dataclass. Only the selected
-    family's section may differ from its defaults (validate says which field does)."""
+    """model: `generator.name` and `discriminator.name` (vidgan.models' selection) and one
+    section per registered family, `model.<name>`, each that family's own frozen
+    dataclass. Only the parts in use may differ from their defaults (validate says which
+    field does)."""
     from vidgan import models  # noqa: PLC0415  (the families' sections live with them)
 
-    fields = [("family", str, dataclasses.field(default="dcgan3d"))]
+    fields = [("generator", GeneratorChoice, dataclasses.field(default=GeneratorChoice())),
+              ("discriminator", DiscriminatorChoice,
+               dataclasses.field(default=DiscriminatorChoice()))]
     fields += [(name, family.config, dataclasses.field(default=family.config()))
                for name, family in models.FAMILIES.items()]
     cls = dataclasses.make_dataclass("ModelConfig", fields, frozen=True)
@@ -94,7 +114,9 @@ def make_tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     from vidgan import models  # noqa: PLC0415
 
     config.data.num_frames, config.data.height, config.data.width = 8, 16, 16
-    models.FAMILIES[config.model.family].tiny(config.model[config.model.family])
+    g, d = models.generator_family(config.model), models.discriminator_family(config.model)
+    models.FAMILIES[g].tiny(config.model[g].generator)
+    models.FAMILIES[d].tiny(config.model[d].discriminator)
     config.train.batch_size = 4
     config.train.steps = 4
     config.train.log_every = config.train.sample_every = config.train.checkpoint_every = 2
@@ -121,7 +143,7 @@ def from_dict(values: typing.Mapping[str, Any] | ml_collections.ConfigDict) -> C
 
 def override(config: Config, updates: typing.Mapping[str, Any]) -> Config:
     """A validated copy of `config` with dotted fields replaced:
-    override(c, {"model.family": "resnet3d", "train.steps": 10})."""
+    override(c, {"model.generator.name": "resnet3d", "train.steps": 10})."""
     values = to_dict(config)
     for path, value in updates.items():
         *parents, leaf = path.split(".")
@@ -137,18 +159,28 @@ def override(config: Config, updates: typing.Mapping[str, Any]) -> Config:
 
 
 def _migrate(values: typing.Mapping[str, Any]) -> typing.Mapping[str, Any]:
-    """Reads configs written before model families (vidgan <= 0.6: model.generator.name,
-    model.discriminator.name, the DCGAN fields beside them) as model.family + its section."""
+    """Reads configs of earlier versions: model.family + its section (before generator and
+    discriminator were chosen apart) as model.generator.name with the family's own
+    discriminator; model.generator.name with the DCGAN fields beside it (before model
+    families) as that name + its section."""
     model = values.get("model")
-    if not isinstance(model, typing.Mapping) or "family" in model or "generator" not in model:
+    if not isinstance(model, typing.Mapping):
         return values
-    g, d = dict(model.get("generator", {})), dict(model.get("discriminator", {}))
+    if "family" in model:
+        rest = {k: v for k, v in model.items() if k != "family"}
+        return {**values, "model": {**rest, "generator": {"name": model["family"]},
+                                    "discriminator": {"name": "auto"}}}
+    g = dict(model.get("generator", {}))
+    if not set(g) - {"name"}:
+        return values  # today's form
+    d = dict(model.get("discriminator", {}))
     family = g.pop("name", "dcgan3d")
     d.pop("name", None)
     loss = dict(values.get("loss", {}))
     loss.setdefault("name", "non_saturating")  # the default of those versions
     return {**values, "loss": loss,
-            "model": {"family": family, family: {"generator": g, "discriminator": d}}}
+            "model": {"generator": {"name": family}, "discriminator": {"name": "auto"},
+                      family: {"generator": g, "discriminator": d}}}
 
 
 def validate(config: Config) -> None:
@@ -166,35 +198,50 @@ def validate(config: Config) -> None:
 
 
 def _validate_model(config: Config) -> None:
-    """The family exists, only its section is set, and the family accepts that section."""
+    """The families exist, only the parts in use are set, and each family accepts its
+    part."""
     from vidgan import models  # noqa: PLC0415
 
     m = config.model
-    choice(m.family, "model.family", models.FAMILIES)
+    choice(m.generator.name, "model.generator.name", models.FAMILIES)
+    choice(m.discriminator.name, "model.discriminator.name", models.discriminators())
+    g_name, d_name = models.generator_family(m), models.discriminator_family(m)
     for name, family in models.FAMILIES.items():
-        if name == m.family:
-            continue
-        changed = differences(to_dict(family.config()), dataclasses.asdict(getattr(m, name)))
-        require(not changed, f"model.{name}.{changed[0].split(':')[0] if changed else ''} is "
-                 f"set, but model.family={m.family} (set model.family={name} to use it)")
+        defaults, section = to_dict(family.config()), dataclasses.asdict(getattr(m, name))
+        for part in section:
+            if (name, part) in ((g_name, "generator"), (d_name, "discriminator")):
+                continue
+            changed = differences(defaults[part], section[part])
+            if part == "generator":
+                use = f"model.generator.name={name}"
+            elif family.own_discriminator:
+                use = f"model.discriminator.name={name}"
+            else:
+                use = f"model.generator.name={name} with model.discriminator.name=auto"
+            require(not changed, f"model.{name}.{part}.{changed[0].split(':')[0] if changed else ''}"
+                    f" is set, but the model does not use it (set {use} to use it)")
     try:  # the clip size first: a family's own rules assume a plannable size
         models.plan_stages(config.data.num_frames, config.data.height, config.data.width)
     except ValueError as e:
         raise ConfigError(f"data: {e}") from None
-    family = models.FAMILIES[m.family]
-    require(family.conditional or not config.data.labels,
-             f"model.family={m.family} cannot be class-conditional (data.labels=true); "
-             "class-conditional families: "
-             + ", ".join(n for n, f in models.FAMILIES.items() if f.conditional))
-    require(family.context or not config.data.context_frames,
-             f"model.family={m.family} cannot be conditioned on context frames "
+    for field, name in (("model.generator.name", g_name), ("model.discriminator.name", d_name)):
+        require(models.FAMILIES[name].conditional or not config.data.labels,
+                 f"{field}={name} cannot be class-conditional (data.labels=true); "
+                 "class-conditional families: "
+                 + ", ".join(n for n, f in models.FAMILIES.items() if f.conditional))
+    require(models.FAMILIES[g_name].context or not config.data.context_frames,
+             f"model.generator.name={g_name} cannot be conditioned on context frames "
              "(data.context_frames > 0); families that can: "
              + ", ".join(n for n, f in models.FAMILIES.items() if f.context))
-    problems = family.check(getattr(m, m.family), config)
-    require(not problems, f"model.{m.family}.{problems[0] if problems else ''}")
+    for name, part, check in (
+            (g_name, "generator", models.FAMILIES[g_name].check_generator),
+            (d_name, "discriminator", models.FAMILIES[d_name].check_discriminator)):
+        problems = check(getattr(getattr(m, name), part), config)
+        require(not problems, f"model.{name}.{problems[0] if problems else ''}")
 
 
-__all__ = ["Config", "ConfigError", "DataConfig", "LossConfig", "ModelConfig", "RESUMABLE_CHANGES",
+__all__ = ["Config", "ConfigError", "DataConfig", "DiscriminatorChoice", "GeneratorChoice",
+           "LossConfig", "ModelConfig", "RESUMABLE_CHANGES",
            "SRConfig", "TrainConfig", "default_config", "differences", "flatten", "from_dict",
            "load_experiment", "make_tiny", "override", "to_dict", "to_json", "validate",
            "validate_sr"]

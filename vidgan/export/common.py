@@ -53,7 +53,7 @@ def build_metadata(config: config_lib.Config, step: int, ema: bool, enhance: str
         "generator_size": [d.num_frames, d.height, d.width],
         "fps": d.fps,
         "z_dim": sampling.latent_width(specs),
-        "family": config.model.family,
+        "family": config.model.generator.name,  # the generator's
         "conditional": d.labels,
         "class_names": list(d.class_names),
         "context_frames": d.context_frames,

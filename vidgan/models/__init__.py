@@ -4,6 +4,10 @@ A family owns its config section (`model.<name>`, a frozen dataclass next to its
 and builds its generator and discriminator from it and the data's clip shape. The trainer,
 export, synthesis and evaluation only see the `Generator` / `Discriminator` interfaces
 (declared inputs, named logit heads), so a new family plugs in with `register_family`.
+
+Selection: `model.generator.name` picks the generator's family; `model.discriminator.name`
+is "auto" (that family's own pairing: motion and vgan pair the residual dual D) or a family
+whose discriminator is a kind of its own (dcgan3d, resnet3d), configured in its section.
 """
 
 from __future__ import annotations
@@ -26,23 +30,31 @@ if TYPE_CHECKING:
 @dataclasses.dataclass(frozen=True)
 class Family:
     """name: the key in FAMILIES and of its config section model.<name>.
-    config: the section's frozen dataclass. generator / discriminator: (data config,
-    section, Keras name) -> an UNBUILT model. check: (section, whole config) -> problems, each naming its field relative
-    to the section ("generator.norm: ...").
-    tiny: shrinks the section (an ml_collections ConfigDict) for the `:tiny` variants.
-    default_loss: the loss `loss.name="auto"` means for this family.
-    conditional: whether the family builds class-conditional models (data.labels=true);
-    its generator / discriminator builders then read the classes from data.class_names.
+    config: the section's frozen dataclass, with a `generator` and a `discriminator` part.
+    generator / discriminator: (data config, section, Keras name) -> an UNBUILT model; the
+    discriminator is the family's own pairing (`model.discriminator.name="auto"`), built
+    from the section's `discriminator` part.
+    check_generator / check_discriminator: (that part, whole config) -> problems, each
+    naming its field relative to the section ("generator.norm: ...").
+    tiny: shrinks one part (an ml_collections ConfigDict) for the `:tiny` variants.
+    default_loss: the loss `loss.name="auto"` means with this family's discriminator.
+    own_discriminator: its discriminator is a kind of its own, selectable for any generator
+    by `model.discriminator.name=<name>` (false: it pairs another family's kind with its own
+    defaults, as motion and vgan pair the residual dual D).
+    conditional: whether its models can be class-conditional (data.labels=true); its
+    builders then read the classes from data.class_names.
     context: whether its generators take context frames (data.context_frames > 0)."""
 
     name: str
     config: type
     generator: Callable[["DataConfig", Any, str], Generator]
     discriminator: Callable[["DataConfig", Any, str], Discriminator]
-    check: Callable[[Any, "Config"], list[str]]
-    tiny: Callable[[Any], None]
+    check_generator: Callable[[Any, "Config"], list[str]]
+    check_discriminator: Callable[[Any, "Config"], list[str]]
     default_loss: str
     description: str
+    tiny: Callable[[Any], None] = lambda net: _tiny(net)
+    own_discriminator: bool = True
     conditional: bool = False
     context: bool = False
 
@@ -54,6 +66,23 @@ def register_family(family: Family) -> None:
     if family.name in FAMILIES:
         raise ValueError(f"model family {family.name!r} is already registered")
     FAMILIES[family.name] = family
+
+
+def discriminators() -> tuple[str, ...]:
+    """The values of model.discriminator.name: "auto" and every family with its own kind."""
+    return ("auto", *(n for n, f in FAMILIES.items() if f.own_discriminator))
+
+
+def generator_family(model) -> str:
+    """The generator's family: model.generator.name (a Config's or a ConfigDict's model)."""
+    return model.generator.name
+
+
+def discriminator_family(model) -> str:
+    """The family whose discriminator the model uses, set in model.<family>.discriminator:
+    the generator's own pairing for "auto", else model.discriminator.name."""
+    chosen = model.discriminator.name
+    return model.generator.name if chosen == "auto" else chosen
 
 
 def _shape(data: "DataConfig") -> tuple[int, int, int]:
@@ -75,33 +104,41 @@ def _choices(value: str, field: str, choices) -> list[str]:
     return [] if value in choices else [f"{field}: {value!r} is not one of {', '.join(choices)}"]
 
 
-def _common(section) -> list[str]:
-    """The fields every family has: widths of G and D, z_dim, G's rgb_mix."""
+def _widths(net, part: str) -> list[str]:
+    """The fields every generator and discriminator has: channels, max_channels."""
     problems = []
-    for part in ("generator", "discriminator"):
-        net = getattr(section, part)
-        if net.channels < 1:
-            problems.append(f"{part}.channels must be >= 1")
-        if net.max_channels < net.channels:
-            problems.append(f"{part}.max_channels must be >= {part}.channels")
-    if section.generator.z_dim < 1:
+    if net.channels < 1:
+        problems.append(f"{part}.channels must be >= 1")
+    if net.max_channels < net.channels:
+        problems.append(f"{part}.max_channels must be >= {part}.channels")
+    return problems
+
+
+def _common_generator(g) -> list[str]:
+    """Every generator's widths, z_dim and rgb_mix."""
+    problems = _widths(g, "generator")
+    if g.z_dim < 1:
         problems.append("generator.z_dim must be >= 1")
-    if section.generator.rgb_mix < 0:
+    if g.rgb_mix < 0:
         problems.append("generator.rgb_mix must be >= 0 (0: no mixing conv)")
     return problems
 
 
-def _tiny(section) -> None:
-    for net in (section.generator, section.discriminator):
-        net.channels, net.max_channels = 8, 32
+def _tiny(net) -> None:
+    net.channels, net.max_channels = 8, 32
 
 
-def _check_dcgan3d(section: dcgan3d.DCGAN3DConfig, config: "Config") -> list[str]:
-    g, d = section.generator, section.discriminator
-    problems = _common(section) + _choices(g.norm, "generator.norm", ("batch", "none"))
-    problems += _choices(d.norm, "discriminator.norm", ("none", "layer", "batch"))
+def _check_dcgan3d_generator(g: dcgan3d.DCGAN3DGeneratorConfig, config: "Config") -> list[str]:
+    problems = _common_generator(g) + _choices(g.norm, "generator.norm", ("batch", "none"))
     if g.rgb_kernel not in (1, 3):
         problems.append("generator.rgb_kernel must be 1 or 3")
+    return problems
+
+
+def _check_dcgan3d_discriminator(d: dcgan3d.DCGAN3DDiscriminatorConfig,
+                                 config: "Config") -> list[str]:
+    problems = _widths(d, "discriminator")
+    problems += _choices(d.norm, "discriminator.norm", ("none", "layer", "batch"))
     if d.norm == "batch" and config.loss.penalty != "none":
         problems.append(f"discriminator.norm=batch cannot be used with loss.penalty="
                         f"{config.loss.penalty}, which needs per-example input gradients: "
@@ -111,7 +148,8 @@ def _check_dcgan3d(section: dcgan3d.DCGAN3DConfig, config: "Config") -> list[str
 
 def _check_dual_discriminator(d: resnet3d.ResNet3DDiscriminatorConfig,
                               config: "Config") -> list[str]:
-    problems = _choices(d.conv, "discriminator.conv", resblocks.CONVS)
+    problems = _widths(d, "discriminator") + _choices(d.conv, "discriminator.conv",
+                                                      resblocks.CONVS)
     data = config.data
     if not 0 <= d.frames <= data.num_frames:
         problems.append(f"discriminator.frames must be in [0, data.num_frames="
@@ -133,21 +171,19 @@ def _check_dual_discriminator(d: resnet3d.ResNet3DDiscriminatorConfig,
     return problems
 
 
-def _check_resnet3d(section: resnet3d.ResNet3DConfig, config: "Config") -> list[str]:
-    g = section.generator
-    problems = _common(section) + _choices(g.conv, "generator.conv", resblocks.CONVS)
+def _check_resnet3d_generator(g: resnet3d.ResNet3DGeneratorConfig,
+                              config: "Config") -> list[str]:
+    problems = _common_generator(g) + _choices(g.conv, "generator.conv", resblocks.CONVS)
     problems += _choices(g.upsample, "generator.upsample", resblocks.UPSAMPLES)
     problems += _choices(g.time_padding, "generator.time_padding", resblocks.TIME_PADDINGS)
     problems += _choices(g.output, "generator.output", resnet3d.OUTPUTS)
-    problems += _check_dual_discriminator(section.discriminator, config)
     if g.embed_dim < 1:
         problems.append("generator.embed_dim must be >= 1")
     return problems
 
 
-def _check_motion(section: motion.MotionConfig, config: "Config") -> list[str]:
-    g = section.generator
-    problems = _common(section) + _check_dual_discriminator(section.discriminator, config)
+def _check_motion_generator(g: motion.MotionGeneratorConfig, config: "Config") -> list[str]:
+    problems = _common_generator(g)
     if g.motion_dim < 1:
         problems.append("generator.motion_dim must be >= 1")
     if g.motion_every < 1:
@@ -165,65 +201,72 @@ register_family(Family(
         *_shape(data), **dataclasses.asdict(s.generator), name=name),
     discriminator=lambda data, s, name: VideoDiscriminator(
         *_shape(data), **dataclasses.asdict(s.discriminator), name=name),
-    check=_check_dcgan3d, tiny=_tiny, default_loss="non_saturating",
+    check_generator=_check_dcgan3d_generator,
+    check_discriminator=_check_dcgan3d_discriminator, default_loss="non_saturating",
     description="DCGAN-style: transposed convs up, strided convs down (VGAN/TGAN)"))
+
+
+def _residual_discriminator(data: "DataConfig", s, name: str) -> ResNet3DDiscriminator:
+    return ResNet3DDiscriminator(*_shape(data), **dataclasses.asdict(s.discriminator),
+                                 num_classes=num_classes(data), name=name)
+
+
 register_family(Family(
     name="resnet3d", config=resnet3d.ResNet3DConfig,
     generator=lambda data, s, name: ResNet3DGenerator(
         *_shape(data), **dataclasses.asdict(s.generator), num_classes=num_classes(data),
         context_frames=data.context_frames, name=name),
-    discriminator=lambda data, s, name: ResNet3DDiscriminator(
-        *_shape(data), **dataclasses.asdict(s.discriminator), num_classes=num_classes(data),
-        name=name),
-    check=_check_resnet3d, tiny=_tiny, default_loss="hinge",
+    discriminator=_residual_discriminator,
+    check_generator=_check_resnet3d_generator,
+    check_discriminator=_check_dual_discriminator, default_loss="hinge",
     description="residual BigGAN/DVD-GAN blocks, resize-then-conv up, spectral-norm D",
     conditional=True, context=True))
+
+
 def _on_residual_discriminator(name: str, config: type, generator: type, check: Callable,
                                description: str) -> Family:
-    """A family whose generator takes its section's fields and whose discriminator is
-    the residual family's (dual by default), trained with hinge loss."""
+    """A generator family that takes its section's generator fields and pairs the residual
+    family's discriminator (dual by default) with its section's discriminator fields,
+    trained with hinge loss."""
     return Family(
         name=name, config=config,
         generator=lambda data, s, n: generator(
             *_shape(data), **dataclasses.asdict(s.generator), name=n),
-        discriminator=lambda data, s, n: ResNet3DDiscriminator(
-            *_shape(data), **dataclasses.asdict(s.discriminator), name=n),
-        check=check, tiny=_tiny, default_loss="hinge", description=description)
+        discriminator=_residual_discriminator,
+        check_generator=check, check_discriminator=_check_dual_discriminator,
+        default_loss="hinge", description=description, own_discriminator=False)
 
 
 register_family(_on_residual_discriminator(
-    "motion", motion.MotionConfig, MotionContentGenerator, _check_motion,
+    "motion", motion.MotionConfig, MotionContentGenerator, _check_motion_generator,
     "motion-content (MoCoGAN / StyleGAN-V): content code + interpolated motion codes, "
     "per-frame 2D residual G, dual D"))
 
 
-def _check_vgan(section: vgan.VGANConfig, config: "Config") -> list[str]:
-    g = section.generator
-    problems = _common(section) + _check_dual_discriminator(section.discriminator, config)
+def _check_vgan_generator(g: vgan.VGANGeneratorConfig, config: "Config") -> list[str]:
+    problems = _common_generator(g)
     if not 0 <= g.mask_weight < float("inf"):
         problems.append("generator.mask_weight must be finite and >= 0")
     return problems
 
 
 register_family(_on_residual_discriminator(
-    "vgan", vgan.VGANConfig, TwoStreamGenerator, _check_vgan,
+    "vgan", vgan.VGANConfig, TwoStreamGenerator, _check_vgan_generator,
     "two-stream (VGAN): a 3D foreground with a mask over a static 2D background, residual "
     "blocks, dual D"))
 
 
-def section(config: "Config"):
-    """The selected family's config section."""
-    return getattr(config.model, config.model.family)
-
-
 def build_generator(config: "Config", name: str = "generator") -> Generator:
     """An UNBUILT generator for `config`; `build_models` or a first call creates weights."""
-    return FAMILIES[config.model.family].generator(config.data, section(config), name)
+    family = generator_family(config.model)
+    return FAMILIES[family].generator(config.data, getattr(config.model, family), name)
 
 
 def build_discriminator(config: "Config", name: str = "discriminator") -> Discriminator:
-    """An UNBUILT discriminator for `config`."""
-    return FAMILIES[config.model.family].discriminator(config.data, section(config), name)
+    """An UNBUILT discriminator for `config`: model.discriminator.name's kind (the
+    generator family's own pairing for "auto"), set by model.<that family>.discriminator."""
+    family = discriminator_family(config.model)
+    return FAMILIES[family].discriminator(config.data, getattr(config.model, family), name)
 
 
 def dummy_inputs(generator: Generator, batch: int = 1) -> dict:

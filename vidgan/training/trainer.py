@@ -382,7 +382,7 @@ class Trainer:
         if num_frames is None or num_frames == self.config.data.num_frames:
             return self._sample(self.fixed_inputs() if inputs is None else inputs).numpy()
         if not self.generator.any_length:
-            raise ValueError(f"model family {self.config.model.family} makes clips of "
+            raise ValueError(f"model family {self.config.model.generator.name} makes clips of "
                              f"{self.config.data.num_frames} frames only")
         inputs = self.fixed_inputs(num_frames) if inputs is None else inputs
         return self._render(inputs, tf.constant(num_frames, tf.int32)).numpy()
