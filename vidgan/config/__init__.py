@@ -218,8 +218,9 @@ def _validate_model(config: Config) -> None:
                 use = f"model.discriminator.name={name}"
             else:
                 use = f"model.generator.name={name} with model.discriminator.name=auto"
-            require(not changed, f"model.{name}.{part}.{changed[0].split(':')[0] if changed else ''}"
-                    f" is set, but the model does not use it (set {use} to use it)")
+            field = changed[0].split(":")[0] if changed else ""
+            require(not changed, f"model.{name}.{part}.{field} is set, but the model does not "
+                    f"use it (set {use} to use it)")
     try:  # the clip size first: a family's own rules assume a plannable size
         models.plan_stages(config.data.num_frames, config.data.height, config.data.width)
     except ValueError as e:

@@ -92,8 +92,8 @@ def validate_data(d: DataConfig) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class LossConfig:
-    # a name in vidgan.losses.LOSSES, or "auto": the model family's default (hinge for
-    # resnet3d, non_saturating for dcgan3d; vidgan.losses.loss_name)
+    # a name in vidgan.losses.LOSSES, or "auto": the discriminator family's default (hinge
+    # for resnet3d, motion, vgan; non_saturating for dcgan3d; vidgan.losses.loss_name)
     name: str = "auto"
     # a name in vidgan.losses.PENALTIES: "none" | "wgan_gp" | "r1" | "r1_r2"
     penalty: str = "none"
