@@ -11,7 +11,8 @@
    accuracy on held-out real frames: the judge must be right on real data first.
 3. Generates `videos_per_class` videos of every digit (export's seeds 0.., label = the
    digit) and classifies every frame: the share of frames recognised as the asked digit,
-   overall and per digit. The untrained generator's share is the chance baseline;
+   overall and per digit, and what each digit's frames are read as (a confusion table).
+   The untrained generator's share is the chance baseline;
    --measure_every also measures it during training (a curve: is the share still rising?).
 """
 
@@ -107,7 +108,20 @@ def recognised(trainer: Trainer, classifier: keras.Model, per_class: int) -> dic
     hits = predicted == asked
     names = trainer.config.data.class_names
     return {"recognised": float(hits.mean()),
-            "per_class": {names[c]: float(hits[asked[:, 0] == c].mean()) for c in range(k)}}
+            "per_class": {names[c]: float(hits[asked[:, 0] == c].mean()) for c in range(k)},
+            "confusion": confusion(predicted, asked[:, 0], names)}
+
+
+def confusion(predicted: np.ndarray, asked: np.ndarray, names) -> dict:
+    """{asked class: {class its frames are read as: share}} over every frame (the shares
+    of one asked class sum to 1; classes never read are left out)."""
+    out = {}
+    for c, name in enumerate(names):
+        read = predicted[asked == c].ravel()
+        counts = np.bincount(read, minlength=len(names))
+        out[name] = {names[j]: round(float(n) / max(1, read.size), 4)
+                     for j, n in enumerate(counts) if n}
+    return out
 
 
 class RecognitionAction(Action):
