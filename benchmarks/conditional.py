@@ -1,7 +1,8 @@
 """Does a class-conditional model make the class it is asked for? Moving digits by class.
 
     python benchmarks/conditional.py [--budget_minutes=9.5] [--videos_per_class=32]
-        [--measure_every=STEPS] [--override 'FIELD=JSON' ...] [--json=benchmarks/results/conditional_digits.json]
+        [--measure_every=STEPS] [--override 'FIELD=JSON' ...]
+        [--json=benchmarks/results/conditional_digits.json]
     python benchmarks/conditional.py --tiny     # seconds: what the test runs
 
 1. Trains experiments/moving_digits.py:labels (the quickstart's resnet3d and training on
