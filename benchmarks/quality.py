@@ -101,11 +101,11 @@ def make_config(setting: str, overrides: dict, budget: float | None) -> config_l
     raw = config_lib.load_experiment(os.path.join(REPO, "experiments",
                                                   SETTINGS[setting]["experiment"]))
     defaults = config_lib.default_config().model
-    before = {"generator": models.generator_family(raw.model),
+    before = {"generator": raw.model.generator.name,
               "discriminator": models.discriminator_family(raw.model)}
     for part in before:
         raw.model[part].name = overrides.get(f"model.{part}.name", raw.model[part].name)
-    after = {"generator": models.generator_family(raw.model),
+    after = {"generator": raw.model.generator.name,
              "discriminator": models.discriminator_family(raw.model)}
     for part, family in before.items():
         if after[part] != family:

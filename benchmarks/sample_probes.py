@@ -42,6 +42,11 @@ def _real(config, clips: int, start: int) -> np.ndarray:
                            for _ in range((clips + 31) // 32)])[:clips]
 
 
+def _in_batches(fn, n: int, size: int = 32) -> np.ndarray:
+    """fn(first, last) on [0, n) in chunks of `size`, concatenated (uint8 videos)."""
+    return np.concatenate([fn(i, min(i + size, n)) for i in range(0, n, size)])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", required=True)
@@ -52,8 +57,7 @@ def main() -> None:
     protocol = evaluation.Protocol(num_clips=args.clips, num_frames=16, split=d.split)
     real_cfg = evaluation.real_data_config(d, protocol, (d.num_frames, d.height, d.width))
     real, other = _real(real_cfg, args.clips, 10_000), _real(real_cfg, args.clips, 20_000)
-    generated = np.concatenate([source.generate(np.arange(i, min(i + 32, args.clips)))
-                                for i in range(0, args.clips, 32)])
+    generated = _in_batches(lambda i, j: source.generate(np.arange(i, j)), args.clips)
     extractor = evaluation.FeatureExtractor()
     features = lambda v: extractor(v[:, :16])  # noqa: E731
     real_features = features(real)
@@ -76,16 +80,16 @@ def main() -> None:
     report["real_shuffled_in_time"] = fvd(real_features, features(other[:, order]))
     module = source.generate.module
     for psi in (0.9, 0.7, 0.5):
-        truncated = np.concatenate([module.generate(
-            tf.range(i, min(i + 32, args.clips), dtype=tf.int64),
-            truncation=tf.constant(psi))["video"].numpy() for i in range(0, args.clips, 32)])
+        truncated = _in_batches(lambda i, j, psi=psi: module.generate(
+            tf.range(i, j, dtype=tf.int64), truncation=tf.constant(psi))["video"].numpy(),
+            args.clips)
         report[f"truncation_{psi}"] = fvd(real_features, features(truncated))
     passes = {"sharpen_0.5_r0.5": enhance_layers.Sharpen(amount=0.5, radius=0.5),
               "sharpen_1_r1": enhance_layers.Sharpen(amount=1.0, radius=1.0),
               "denoise": enhance_layers.Denoise()}
     for name, enhancement in passes.items():
-        enhanced = np.concatenate([enhancement(tf.constant(generated[i:i + 32])).numpy()
-                                   for i in range(0, args.clips, 32)])  # uint8 in, uint8 out
+        enhanced = _in_batches(  # uint8 in, uint8 out
+            lambda i, j, e=enhancement: e(tf.constant(generated[i:j])).numpy(), args.clips)
         report[name] = fvd(real_features, features(enhanced))
     print(json.dumps(report), flush=True)
 

@@ -114,7 +114,7 @@ def make_tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     from vidgan import models  # noqa: PLC0415
 
     config.data.num_frames, config.data.height, config.data.width = 8, 16, 16
-    g, d = models.generator_family(config.model), models.discriminator_family(config.model)
+    g, d = config.model.generator.name, models.discriminator_family(config.model)
     models.FAMILIES[g].tiny(config.model[g].generator)
     models.FAMILIES[d].tiny(config.model[d].discriminator)
     config.train.batch_size = 4
@@ -205,22 +205,23 @@ def _validate_model(config: Config) -> None:
     m = config.model
     choice(m.generator.name, "model.generator.name", models.FAMILIES)
     choice(m.discriminator.name, "model.discriminator.name", models.discriminators())
-    g_name, d_name = models.generator_family(m), models.discriminator_family(m)
+    g_name, d_name = m.generator.name, models.discriminator_family(m)
     for name, family in models.FAMILIES.items():
         defaults, section = to_dict(family.config()), dataclasses.asdict(getattr(m, name))
         for part in section:
             if (name, part) in ((g_name, "generator"), (d_name, "discriminator")):
                 continue
             changed = differences(defaults[part], section[part])
+            if not changed:
+                continue
             if part == "generator":
                 use = f"model.generator.name={name}"
             elif family.own_discriminator:
                 use = f"model.discriminator.name={name}"
             else:
                 use = f"model.generator.name={name} with model.discriminator.name=auto"
-            field = changed[0].split(":")[0] if changed else ""
-            require(not changed, f"model.{name}.{part}.{field} is set, but the model does not "
-                    f"use it (set {use} to use it)")
+            raise ConfigError(f"model.{name}.{part}.{changed[0].split(':')[0]} is set, but the "
+                              f"model does not use it (set {use} to use it)")
     try:  # the clip size first: a family's own rules assume a plannable size
         models.plan_stages(config.data.num_frames, config.data.height, config.data.width)
     except ValueError as e:

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from vidgan.config import Config, DataConfig
 
 
+def _tiny(net) -> None:
+    """A generator's or discriminator's widths for the `:tiny` variants: 8..32."""
+    net.channels, net.max_channels = 8, 32
+
+
 @dataclasses.dataclass(frozen=True)
 class Family:
     """name: the key in FAMILIES and of its config section model.<name>.
@@ -53,7 +58,7 @@ class Family:
     check_discriminator: Callable[[Any, "Config"], list[str]]
     default_loss: str
     description: str
-    tiny: Callable[[Any], None] = lambda net: _tiny(net)
+    tiny: Callable[[Any], None] = _tiny
     own_discriminator: bool = True
     conditional: bool = False
     context: bool = False
@@ -73,14 +78,10 @@ def discriminators() -> tuple[str, ...]:
     return ("auto", *(n for n, f in FAMILIES.items() if f.own_discriminator))
 
 
-def generator_family(model) -> str:
-    """The generator's family: model.generator.name (a Config's or a ConfigDict's model)."""
-    return model.generator.name
-
-
 def discriminator_family(model) -> str:
     """The family whose discriminator the model uses, set in model.<family>.discriminator:
-    the generator's own pairing for "auto", else model.discriminator.name."""
+    the generator's own pairing for "auto", else model.discriminator.name (`model`: a
+    Config's or a ConfigDict's)."""
     chosen = model.discriminator.name
     return model.generator.name if chosen == "auto" else chosen
 
@@ -122,10 +123,6 @@ def _common_generator(g) -> list[str]:
     if g.rgb_mix < 0:
         problems.append("generator.rgb_mix must be >= 0 (0: no mixing conv)")
     return problems
-
-
-def _tiny(net) -> None:
-    net.channels, net.max_channels = 8, 32
 
 
 def _check_dcgan3d_generator(g: dcgan3d.DCGAN3DGeneratorConfig, config: "Config") -> list[str]:
@@ -258,7 +255,7 @@ register_family(_on_residual_discriminator(
 
 def build_generator(config: "Config", name: str = "generator") -> Generator:
     """An UNBUILT generator for `config`; `build_models` or a first call creates weights."""
-    family = generator_family(config.model)
+    family = config.model.generator.name
     return FAMILIES[family].generator(config.data, getattr(config.model, family), name)
 
 
