@@ -18,7 +18,7 @@ returned to the OS); --malloc=system measures glibc's default for comparison.
     matching conv ceiling, timed again right after every step (the machine's speed drifts
     by several % over minutes; (a)'s start-of-run ceiling gives a second share). The step reads one fixed batch from memory (input cost is (e)).
     FLOPs per step are counted from the traced forward graphs of G and D: 2 x multiply-
-    adds of every Conv3D, transposed conv (Conv3DBackpropInput) and MatMul at their static
+    adds of every Conv3D, Conv2D, transposed conv (Conv3DBackpropInput) and MatMul at their static
     shapes. Rule: backward = 2 x forward (input and weight gradients). A D update runs G
     forward once and D forward + backward on the real and the fake batch: G + 6 D; a G
     update runs G and D forward and back: 3 G + 3 D. Per step: 4 G + 9 D (n_critic = 1),
@@ -87,7 +87,8 @@ def ceilings(tiny: bool) -> dict:
 
 # --- FLOPs ----------------------------------------------------------------------------------
 def graph_flops(fn, *specs) -> int:
-    """2 x multiply-adds of the Conv3D, Conv3DBackpropInputV2 and MatMul ops of fn's graph."""
+    """2 x multiply-adds of the Conv3D, Conv2D, Conv3DBackpropInputV2 and MatMul ops of
+    fn's graph."""
     graph = tf.function(fn).get_concrete_function(*specs).graph
     total = 0
     for op in graph.get_operations():
@@ -95,6 +96,10 @@ def graph_flops(fn, *specs) -> int:
             out = op.outputs[0].shape.as_list()
             kernel = op.inputs[1].shape.as_list()  # [kT, kH, kW, Cin, Cout]
             total += 2 * math.prod(out) * math.prod(kernel[:4])
+        elif op.type == "Conv2D":  # context encoders
+            out = op.outputs[0].shape.as_list()
+            kernel = op.inputs[1].shape.as_list()  # [kH, kW, Cin, Cout]
+            total += 2 * math.prod(out) * math.prod(kernel[:3])
         elif op.type == "Conv3DBackpropInputV2":  # a transposed conv's forward pass
             x = op.inputs[2].shape.as_list()  # the layer's input [B, T, H, W, Cin]
             kernel = op.inputs[1].shape.as_list()  # [kT, kH, kW, Cout, Cin]
@@ -110,9 +115,11 @@ def graph_flops(fn, *specs) -> int:
 def step_flops(trainer: Trainer) -> dict:
     c = trainer.config
     d, b = c.data, trainer.global_batch
-    z_spec = tf.TensorSpec([b, trainer.generator.z_dim], tf.float32)
+    # Every input the generator declares (a latent, motion codes, labels, context frames).
+    g_specs = {name: tf.TensorSpec([b, *spec.shape], spec.dtype)
+               for name, spec in trainer.generator.input_specs().items()}
     v_spec = tf.TensorSpec([b, d.num_frames, d.height, d.width, 3], tf.float32)
-    g = graph_flops(lambda z: trainer.generator(z, training=True), z_spec)
+    g = graph_flops(lambda inputs: trainer.generator(inputs, training=True), g_specs)
     dis = graph_flops(lambda v: trainer.discriminator(v, training=True), v_spec)
     critic = c.train.n_critic
     per_step = critic * (g + 6 * dis) + 3 * g + 3 * dis

@@ -8,6 +8,8 @@ import statistics
 import subprocess
 import sys
 
+import pytest
+
 from helpers import REPO
 
 
@@ -74,6 +76,28 @@ def test_flop_count_of_a_known_generator_and_discriminator():
     # A transposed conv: each input element meets the whole kernel once per output channel.
     assert train_step.graph_flops(up, spec) == 2 * (2 * 4 * 6 * 6 * 3) * 64 * 4
     assert train_step.graph_flops(dense, tf.TensorSpec([8, 10], tf.float32)) == 2 * 8 * 10 * 7
+    conv2d = keras.layers.Conv2D(5, 3, padding="same")
+    assert train_step.graph_flops(conv2d, tf.TensorSpec([2, 6, 6, 3], tf.float32)) == (
+        2 * (2 * 6 * 6 * 5) * 9 * 3)
+
+
+@pytest.mark.parametrize("family", ["dcgan3d", "resnet3d", "motion", "vgan"])
+def test_step_flops_builds_every_family_s_declared_inputs(tiny_config, family, tmp_path):
+    """The FLOP count feeds the generator every input it declares (motion takes a latent
+    and motion codes), so every family can be timed; its rule is 4 G + 9 D."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    from helpers import with_family  # noqa: PLC0415
+    from vidgan.training import Trainer  # noqa: PLC0415
+
+    sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+    import train_step  # noqa: PLC0415
+
+    trainer = Trainer(with_family(tiny_config, family), str(tmp_path),
+                      tf.distribute.OneDeviceStrategy("/cpu:0"))
+    flops = train_step.step_flops(trainer)
+    assert flops["g_forward"] > 0 and flops["d_forward"] > 0
+    assert flops["per_step"] == 4 * flops["g_forward"] + 9 * flops["d_forward"]
 
 
 def test_continuation_benchmark_tiny_scores_model_and_baselines(tmp_path):

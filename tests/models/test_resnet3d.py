@@ -315,3 +315,22 @@ def test_clip_output_is_exact_at_the_bounds_with_a_straight_through_gradient():
     assert video.min() >= -1.0 and video.max() <= 1.0
     with pytest.raises(ValueError, match="unknown output 'sigmoid'"):
         ResNet3DGenerator(4, 8, 8, output="sigmoid")
+
+
+def test_skip_rgb_generator_adds_every_stage_s_rgb():
+    """skip_rgb: T=8, H=W=16, channels 2 (max 8) has two stages; the first adds a 1x1x1
+    conv 4 -> 3 (+ bias) = 15 parameters to the plain generator's. Its RGB reaches the
+    output: zeroing it changes the video, and the result stays in [-1, 1]."""
+    kwargs = dict(z_dim=4, channels=2, max_channels=8)
+    plain = ResNet3DGenerator(8, 16, 16, **kwargs)
+    skip = ResNet3DGenerator(8, 16, 16, skip_rgb=True, **kwargs)
+    z = _z(2, 4)
+    plain(z), skip(z)
+    assert skip.num_stages == 2
+    assert skip.count_params() == plain.count_params() + 4 * 3 + 3
+    before = skip(z, training=False).numpy()
+    assert before.shape == (2, 8, 16, 16, 3)
+    assert np.all(np.isfinite(before)) and before.min() >= -1.0 and before.max() <= 1.0
+    skip.rgb0.kernel.assign(tf.zeros_like(skip.rgb0.kernel))
+    skip.rgb0.bias.assign(tf.zeros_like(skip.rgb0.bias))
+    assert np.abs(skip(z, training=False).numpy() - before).max() > 1e-3

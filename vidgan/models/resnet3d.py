@@ -8,7 +8,10 @@ Artifacts" (resize, then convolve, instead of a transposed convolution).
 
 Generator: z [B, z_dim] -> Dense -> [B, T0, H0, W0, C0] -> one GBlock per stage
 (BN, ReLU, nearest/trilinear 2x upsampling, conv, BN, ReLU, conv; a 1x1x1 shortcut) ->
-BN, ReLU -> RGB head -> tanh: video [B, T, H, W, 3] in [-1, 1].
+BN, ReLU -> RGB head -> tanh: video [B, T, H, W, 3] in [-1, 1]. With skip_rgb, each
+stage but the last also draws RGB (ReLU, 1x1x1 conv), and the upsampled sum of those is
+added before tanh (StyleGAN2's skip generator, Karras et al. 2020, "Analyzing and
+Improving the Image Quality of StyleGAN").
 
 Discriminator: video [B, T, H, W, 3] -> one DBlock per stage (ReLU, conv, ReLU, conv,
 2x average pooling; a 1x1x1 shortcut), every conv spectrally normalized (unless
@@ -77,6 +80,10 @@ class ResNet3DGeneratorConfig:
     # straight-through gradient (exact black and full color without tanh's saturation;
     # G keeps a gradient where the clip holds)
     output: str = "tanh"
+    # Skip-RGB outputs (StyleGAN2's "skip" generator, Karras et al. 2020; MSG-GAN): every
+    # stage but the last also draws RGB with a 1x1x1 conv, and the image is the sum of all
+    # stages' RGB, each upsampled trilinearly, so coarse stages lay out flat colors early
+    skip_rgb: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,8 +130,8 @@ class ResNet3DGenerator(Generator):
                  channels: int = 32, max_channels: int = 256, conv: str = "3d",
                  upsample: str = "nearest", upsample_time: bool = True, rgb_mix: int = 16,
                  embed_dim: int = 128, time_padding: str = "zeros", modulate: bool = False,
-                 output: str = "tanh", num_classes: int = 0, context_frames: int = 0,
-                 **kwargs):
+                 output: str = "tanh", skip_rgb: bool = False, num_classes: int = 0,
+                 context_frames: int = 0, **kwargs):
         super().__init__(num_frames, height, width, z_dim, num_classes=num_classes,
                          context_frames=context_frames, **kwargs)
         if upsample not in resblocks.UPSAMPLES:
@@ -134,7 +141,8 @@ class ResNet3DGenerator(Generator):
                             channels=channels, max_channels=max_channels, conv=conv,
                             upsample=upsample, upsample_time=upsample_time,
                             rgb_mix=rgb_mix, embed_dim=embed_dim, time_padding=time_padding,
-                            modulate=modulate, output=output, num_classes=num_classes,
+                            modulate=modulate, output=output, skip_rgb=skip_rgb,
+                            num_classes=num_classes,
                             context_frames=context_frames)
         if output not in OUTPUTS:
             raise ValueError(f"unknown output {output!r}; expected one of {', '.join(OUTPUTS)}")
@@ -167,6 +175,10 @@ class ResNet3DGenerator(Generator):
         self.time_padding = time_padding
         self.to_rgb = keras.layers.Conv3D(
             3, 3, padding="same" if time_padding == "zeros" else "valid", name="to_rgb")
+        self.skip_rgb = skip_rgb
+        if skip_rgb:  # one RGB draw per stage but the last (whose head is to_rgb)
+            for i in range(self.num_stages - 1):
+                setattr(self, f"rgb{i}", keras.layers.Conv3D(3, 1, name=f"rgb{i}"))
 
     @property
     def blocks(self) -> list[resblocks.GBlock]:
@@ -188,16 +200,23 @@ class ResNet3DGenerator(Generator):
         extra = () if condition is None else (condition,)
         if levels:
             x = x + levels[0]
+        rgb = None  # skip_rgb: the coarser stages' RGB so far, float32 [B, T*, H*, W*, 3]
         for i, block in enumerate(self.blocks):
             x = block(x, *extra, training=training)  # [B, T*, 2H, 2W, C/2]
             if levels:
                 x = x + levels[i + 1]
+            if rgb is not None:
+                rgb = resblocks.upsample(rgb, block.t_factor, "trilinear")
+            if self.skip_rgb and i < self.num_stages - 1:
+                drawn = ops.cast(getattr(self, f"rgb{i}")(ops.relu(x)), "float32")
+                rgb = drawn if rgb is None else rgb + drawn
         x = ops.relu(self.out_norm(x, *extra, training=training))  # [B, T, H, W, C]
         if self.rgb_mix is not None:
             x = self.rgb_mix(x)  # [B, T, H, W, rgb_mix]
         if self.time_padding != "zeros":
             x = resblocks.pad_time(x, self.time_padding, spatial=True)  # [B, T+2, H+2, W+2, C]
-        return squash(ops.cast(self.to_rgb(x), "float32"), self.squashing)  # [B, T, H, W, 3]
+        x = ops.cast(self.to_rgb(x), "float32")  # [B, T, H, W, 3]
+        return squash(x if rgb is None else x + rgb, self.squashing)
 
 
 def _d_blocks(owner: keras.layers.Layer, prefix: str, shape: tuple[int, int, int],
