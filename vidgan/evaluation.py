@@ -157,7 +157,8 @@ class FeatureExtractor:
             self.weights_sha256 = i3d.file_sha256(self.weights)
         self._logits = tf.function(
             lambda v: self.model(fvd_lib.preprocess(v), training=False),
-            input_signature=[tf.TensorSpec([None, None, None, None, 3], tf.uint8)])
+            input_signature=[tf.TensorSpec([None, None, None, None, 3], tf.uint8)],
+            autograph=False)
 
     def __call__(self, videos: np.ndarray) -> np.ndarray:
         return self._logits(tf.convert_to_tensor(videos, tf.uint8)).numpy()

@@ -164,7 +164,7 @@ class SRTrainer:
                                               optimizer=self.optimizer)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, os.path.join(workdir, workdir_lib.CHECKPOINTS), t.keep_checkpoints)
-        self._step = tf.function(self._step_fn)
+        self._step = tf.function(self._step_fn, autograph=False)
 
     def _replica_step(self, hr: tf.Tensor, lr: tf.Tensor) -> dict[str, tf.Tensor]:
         with tf.GradientTape() as tape:

@@ -60,7 +60,8 @@ def enhance_file(input_path: str, output_path: str, spec: str, sr_workdir: str |
     passes = build_chain(spec, sr_workdir)
     check_frame_size(passes, info.width, info.height, input_path)
     chain = Enhancement(passes)
-    run = tf.function(chain, input_signature=[tf.TensorSpec([1, None, None, None, 3], tf.uint8)])
+    run = tf.function(chain, input_signature=[tf.TensorSpec([1, None, None, None, 3], tf.uint8)],
+                      autograph=False)
     context = temporal_context(passes)
     fps = fps or info.fps
     os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)

@@ -113,7 +113,7 @@ class GeneratorModule(tf.Module):
             videos = self.enhancement(videos)  # SR: [N, T, s*H, s*W, 3]
         return to_uint8(videos)
 
-    @tf.function
+    @tf.function(autograph=False)
     def generate(self, seed, truncation=None, label=None):
         """seed int64 [N], optional truncation float32 [] (default 1: none), label int32
         [N] (class-conditional models) -> {"video": uint8 [N, T, H, W, 3], "latents":
@@ -123,11 +123,11 @@ class GeneratorModule(tf.Module):
         latents = self._latents(seed, truncation)
         return {"video": self._video(latents, label), "latents": latents}
 
-    @tf.function
+    @tf.function(autograph=False)
     def generate_from_latents(self, latents, label=None):
         return {"video": self._video(latents, label)}
 
-    @tf.function
+    @tf.function(autograph=False)
     def generate_frames(self, seed, num_frames, label=None):
         """Any-length families: seed int64 [N], num_frames int32 [] >= 1 (, label int32
         [N]) -> {"video": uint8 [N, num_frames, H, W, 3]}, whose first T frames are
@@ -193,7 +193,7 @@ class GeneratorModule(tf.Module):
                 tf.debugging.assert_equal(tf.shape(seed)[0], n, message=message)]):
             return tf.reshape(seed, [-1])
 
-    @tf.function
+    @tf.function(autograph=False)
     def animate(self, image, seed, label=None):
         """image uint8 [N, h, w, 3], seed int64 [N] (label int32 [N]) -> {"video": uint8
         [N, T, H, W, 3]}: frame 0 is the image (resized to H x W), the rest generated."""
@@ -207,7 +207,7 @@ class GeneratorModule(tf.Module):
         rest = self._next_chunk(window, seed, tf.constant(0, tf.int64), label)
         return {"video": tf.concat([window, rest], axis=1)}
 
-    @tf.function
+    @tf.function(autograph=False)
     def extend(self, frames, seed, num_frames, label=None, first_chunk=None):
         """frames uint8 [N, m >= k, h, w, 3] (the video so far; its last k frames are the
         context), seed int64 [N], num_frames int32 [] > 0 (label int32 [N]) -> {"video":
@@ -240,7 +240,7 @@ class GeneratorModule(tf.Module):
         video = tf.reshape(video, [n, chunks * (t - k), self.height, self.width, 3])
         return {"video": video[:, :num_frames]}
 
-    @tf.function(input_signature=[])
+    @tf.function(input_signature=[], autograph=False)
     def metadata(self):
         return {"json": tf.constant(self._metadata_json)}
 

@@ -2,14 +2,16 @@
 strategy (the host loop around it is vidgan.training.loop).
 
 One step = `n_critic` discriminator updates (each on a fresh real batch) then one
-generator update (with train.reuse_fakes, on the fakes the last D update judged), then
-an EMA update of the generator. Per-example losses are
-averaged over the GLOBAL batch, as Keras optimizers sum gradients across replicas.
+generator update (with train.reuse_fakes, on the fakes the last D update judged), then an
+EMA update of the generator. Per-example losses are averaged over the GLOBAL batch, as
+Keras optimizers sum gradients across replicas.
 Latents and penalty noise are a pure function of (train.seed, step), and clip i of
 the data is a pure function of (data.seed, i), so a resumed run continues exactly.
 """
 
 from __future__ import annotations
+
+import functools
 
 from absl import logging
 import keras
@@ -30,7 +32,6 @@ from vidgan.training.streams import Streams
 from vidgan.training.schedules import learning_rate
 from vidgan.training.workers import Workers
 from vidgan.training.strategy import check_batch, make_strategy
-
 
 
 class Trainer:
@@ -57,11 +58,9 @@ class Trainer:
         self.penalty_every = config.loss.penalty_every if config.loss.penalty != "none" else 1
         self.augment = augment_lib.parse(config.train.augment)
         t = config.train
-        # Seeds Python, NumPy and TF (hence Keras initializers): the same config gives
-        # the same initial weights.
+        # Seeds Python, NumPy and TF (Keras initializers): same config, same initial weights.
         keras.utils.set_random_seed(t.seed)
-        # "auto": mixed_bfloat16 where the hardware runs it natively (config.json keeps
-        # "auto", so a run resumes on other hardware in that hardware's precision).
+        # "auto": mixed_bfloat16 where native; config.json keeps "auto" for other hardware.
         self.precision = runtime.resolve_precision(t.precision)
         if t.precision == "auto":
             logging.info("train.precision=auto: %s", self.precision)
@@ -85,8 +84,7 @@ class Trainer:
             self.d_optimizer.build(self.discriminator.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-            # Lazy penalties: the unscaled penalty of the last step that computed one,
-            # which every logged step reports (logging only; not checkpointed).
+            # Lazy penalties: the last computed unscaled penalty, logged every step (not saved).
             self._last_penalty = tf.Variable(
                 0.0, trainable=False, name="last_penalty",
                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
@@ -97,12 +95,14 @@ class Trainer:
         # Multi-worker: the chief writes the workdir, the others save into scratch.
         self.workers = Workers(self.strategy, workdir)
         self.manager = self.workers.manager(self.checkpoint, t.keep_checkpoints)
-        self._train_step = tf.function(self._step_fn)
+        # No AutoGraph: TF ops, Python branches on config only (half the first trace's time).
+        function = functools.partial(tf.function, autograph=False)
+        self._train_step = function(self._step_fn)
         self.input_specs = self.generator.input_specs()
         self.data_inputs = tuple(name for name, spec in self.input_specs.items()
                                  if spec.source == "data")
-        self._sample = tf.function(lambda inputs: self.ema_generator(inputs, training=False))
-        self._render = tf.function(  # traced again for new lengths until shapes relax
+        self._sample = function(lambda inputs: self.ema_generator(inputs, training=False))
+        self._render = function(  # traced again for new lengths until shapes relax
             lambda inputs, n: self.ema_generator.render(inputs, n, training=False),
             reduce_retracing=True)
         self._fixed_context = None  # context models: real frames of the fixed samples

@@ -30,7 +30,7 @@ class Workers:
         self.multi_worker = strategy_lib.is_multi_worker(strategy)
         self.checkpoint_dir = os.path.join(workdir, workdir_lib.CHECKPOINTS)
         self._scratch: str | None = None
-        self._sum = tf.function(self._sum_fn)
+        self._sum = tf.function(self._sum_fn, autograph=False)
 
     def manager(self, checkpoint: tf.train.Checkpoint, keep: int) -> tf.train.CheckpointManager:
         """The chief's manager writes the workdir; another worker's a scratch directory."""
