@@ -1,7 +1,8 @@
 """Context models against model-free baselines: continuing a video, and animating an image.
 
     python benchmarks/continuation.py --task=extend [--budget_minutes=45] [--clips=128] \\
-        [--test_fraction=0.3] --json=benchmarks/results/continuation_extend.json
+        [--test_fraction=0.3] [--override FIELD=JSON ...] \\
+        --json=benchmarks/results/continuation_extend.json
     python benchmarks/continuation.py --task=animate --json=benchmarks/results/continuation_animate.json
     python benchmarks/continuation.py --task=extend --tiny    # seconds: the plumbing only
 
@@ -49,6 +50,7 @@ from vidgan import evaluation  # noqa: E402
 from vidgan import export as export_lib  # noqa: E402
 from vidgan.metrics import fvd as fvd_lib  # noqa: E402
 from vidgan.training import Trainer  # noqa: E402
+from overrides import add_override_flag, parse_overrides  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_VIDEOS = os.path.join(os.path.dirname(REPO), "shared", "data", "videos")
@@ -56,8 +58,8 @@ FUTURE = 16  # predicted frames judged by FVD16
 SCORED = 4  # predicted frames scored by PSNR / SSIM
 
 
-def load_config(task: str, tiny: bool, budget: float,
-                test_fraction: float = 0.3) -> config_lib.Config:
+def load_config(task: str, tiny: bool, budget: float, test_fraction: float = 0.3,
+                updates: dict | None = None) -> config_lib.Config:
     name, variant = {"extend": ("extend.py", ""), "animate": ("animate.py", "videos")}[task]
     raw = config_lib.load_experiment(os.path.join(REPO, "experiments", name),
                                      "tiny" if tiny else variant or None)
@@ -67,7 +69,7 @@ def load_config(task: str, tiny: bool, budget: float,
         raw.train.steps = 10**9  # the budget ends the run
         raw.train.time_budget_minutes = budget
     raw.train.sample_every = raw.train.checkpoint_every = 10**9
-    return config_lib.from_dict(raw)
+    return config_lib.override(config_lib.from_dict(raw), updates or {})
 
 
 def test_clips(config: config_lib.Config, clips: int, length: int) -> np.ndarray:
@@ -131,8 +133,11 @@ def main() -> None:
                         help="share of the shared videos held out for testing (by video)")
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--json", default="")
+    add_override_flag(parser, "config override on the preset, FIELD=JSON_VALUE (repeatable)")
     args = parser.parse_args()
-    config = load_config(args.task, args.tiny, args.budget_minutes, args.test_fraction)
+    updates = parse_overrides(args.override)
+    config = load_config(args.task, args.tiny, args.budget_minutes, args.test_fraction,
+                         updates)
     k = config.data.context_frames
     clips = test_clips(config, args.clips, (k if args.task == "extend" else 0) + FUTURE)
     truth = clips[:, k:] if args.task == "extend" else clips  # [N, FUTURE, H, W, 3]
@@ -159,7 +164,7 @@ def main() -> None:
     module = export_lib.GeneratorModule(trainer.ema_generator, metadata)
     pred = predictions(module, args.task, clips, k)
     result = {
-        "task": args.task, "context_frames": k, "clips": len(clips),
+        "task": args.task, "overrides": updates, "context_frames": k, "clips": len(clips),
         "size": list(clips.shape[1:4]), "fps": config.data.fps,
         "budget_minutes": 0.0 if args.tiny else args.budget_minutes, "steps": steps,
         "train_seconds": round(seconds, 1), "precision": trainer.precision,

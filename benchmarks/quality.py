@@ -51,6 +51,7 @@ from vidgan import models  # noqa: E402
 from vidgan.metrics import fvd as fvd_lib  # noqa: E402
 from vidgan.training import Trainer  # noqa: E402
 from vidgan.training import summaries  # noqa: E402
+from overrides import add_override_flag, parse_overrides  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_VIDEOS = os.path.join(os.path.dirname(REPO), "shared", "data", "videos")
@@ -184,8 +185,7 @@ def main() -> None:
                         help="training wall time per variant (default: 10 for shapes, 45 "
                         "for videos; 0: the experiment's own steps and budget)")
     parser.add_argument("--clips", type=int, default=256, help="clips per FVD side")
-    parser.add_argument("--override", action="append", default=[],
-                        help="extra config override for every variant, FIELD=JSON_VALUE")
+    add_override_flag(parser, "extra config override for every variant, FIELD=JSON_VALUE")
     parser.add_argument("--variant", action="append", default=[],
                         help='one more variant, NAME=JSON overrides (e.g. \'wide={"train.'
                         'beta2": 0.99}\'), run after --variants (--variants="" for none)')
@@ -194,10 +194,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.budget_minutes is None:
         args.budget_minutes = DEFAULT_BUDGET[args.setting]
-    extra = {}
-    for item in args.override:
-        field, value = item.split("=", 1)
-        extra[field] = json.loads(value)
+    extra = parse_overrides(args.override)
     # --override runs are named by their overrides: never over a variant's own strip.
     args.gif_tag = "".join(f"+{k.rsplit('.', 1)[-1]}-{v}" for k, v in extra.items())
     extractor = evaluation.FeatureExtractor()

@@ -33,6 +33,7 @@ import tensorflow as tf  # noqa: E402
 
 from vidgan import config as config_lib  # noqa: E402
 from vidgan.training import Trainer  # noqa: E402
+from overrides import add_override_flag, parse_overrides  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -45,15 +46,13 @@ def _xla_shuffle(values: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--override", action="append", default=[],
-                        help="config override, FIELD=JSON_VALUE (repeatable)")
+    add_override_flag(parser, "config override, FIELD=JSON_VALUE (repeatable)")
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--jit_compile", action="store_true")
     args = parser.parse_args()
-    overrides = dict((item.split("=", 1)[0], json.loads(item.split("=", 1)[1]))
-                     for item in args.override)
+    updates = parse_overrides(args.override)
     raw = config_lib.load_experiment(os.path.join(REPO, "experiments", "quickstart.py"))
-    config = config_lib.override(config_lib.from_dict(raw), overrides)
+    config = config_lib.override(config_lib.from_dict(raw), updates)
     with tempfile.TemporaryDirectory(prefix="quickstart-step-") as workdir:
         trainer = Trainer(config, workdir)
         if args.jit_compile:
@@ -68,7 +67,7 @@ def main() -> None:
             start = time.perf_counter()
             trainer.train_step(iterator)
             times.append(time.perf_counter() - start)
-    print(json.dumps({"overrides": overrides, "jit_compile": args.jit_compile,
+    print(json.dumps({"overrides": updates, "jit_compile": args.jit_compile,
                       "precision": trainer.precision, "steps": args.steps,
                       "median_step_seconds": round(statistics.median(times), 4)}))
 

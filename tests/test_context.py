@@ -66,6 +66,36 @@ def test_context_generator_starts_with_the_context_and_follows_it(tiny_config):
         g({"latent": z})
 
 
+def test_blend_last_mixes_the_last_context_frame_with_drawn_pixels(tiny_config):
+    """blend_last: a 3x3x3 mask head (C -> 1, + bias) beside the RGB head; a mask of 1
+    copies the last context frame into every generated frame, a mask of 0 gives the drawn
+    frames (the same generator's RGB head), and at initialization the mask is ~0.88, so the
+    output is near the last frame. Without context frames it is a config error."""
+    config = with_context(tiny_config, 2, **{"model.resnet3d.generator.blend_last": True})
+    plain_config = with_context(tiny_config, 2)
+    g, plain = models.build_generator(config), models.build_generator(plain_config)
+    models.build(g), models.build(plain)
+    head_in = g.to_mask.kernel.shape[3]
+    assert g.count_params() == plain.count_params() + 27 * head_in + 1
+    z = tf.random.stateless_normal([2, g.z_dim], [1, 2])
+    context = tf.random.stateless_uniform([2, 2, 16, 16, 3], [3, 4], -1.0, 1.0)
+    inputs = {"latent": z, "context": context}
+    start = g(inputs).numpy()
+    last = context.numpy()[:, -1:]
+    # |out - last| = (1 - m) |drawn - last| <= 2 (1 - m): small where m is near 0.88
+    assert np.abs(start[:, 2:] - last).mean() < 0.5 * np.abs(last).mean()
+    g.to_mask.kernel.assign(tf.zeros_like(g.to_mask.kernel))
+    g.to_mask.bias.assign([50.0])
+    np.testing.assert_allclose(g(inputs)[:, 2:], np.broadcast_to(last, start[:, 2:].shape),
+                               atol=1e-6)
+    g.to_mask.bias.assign([-50.0])
+    mask_vars = {id(v) for v in g.to_mask.weights}
+    plain.set_weights([v.numpy() for v in g.weights if id(v) not in mask_vars])
+    np.testing.assert_allclose(g(inputs), plain(inputs), atol=1e-5)
+    with pytest.raises(config_lib.ConfigError, match="blend_last .* needs data.context_frames"):
+        with_family(tiny_config, "resnet3d", {"model.resnet3d.generator.blend_last": True})
+
+
 def test_context_training_runs_and_resumes(tiny_config, tmp_path):
     config = with_context(tiny_config, 1)
     workdir = str(tmp_path / "run")

@@ -31,8 +31,9 @@ def test_mirrored_matches_one_device(tiny_config, tmp_path, case):
     elif case == "resnet3d+labels":  # conditional BN, projection D with both heads
         config = _family(tiny_config, "resnet3d", **updates, **{
             "data.labels": True, "model.resnet3d.discriminator.frames": 2})
-    elif case == "resnet3d+context":  # the context encoder, the first frames given
-        config = _family(tiny_config, "resnet3d", **updates, **{"data.context_frames": 2})
+    elif case == "resnet3d+context":  # the context encoder, the first frames given, the blend
+        config = _family(tiny_config, "resnet3d", **updates, **{
+            "data.context_frames": 2, "model.resnet3d.generator.blend_last": True})
     elif case == "motion":  # motion codes per example, (2+1)D and 2D blocks, dual D
         config = _family(tiny_config, "motion", **updates)
     elif case == "vgan":  # two streams, the mask penalty averaged over the global batch

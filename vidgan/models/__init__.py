@@ -176,6 +176,9 @@ def _check_resnet3d_generator(g: resnet3d.ResNet3DGeneratorConfig,
     problems += _choices(g.output, "generator.output", resnet3d.OUTPUTS)
     if g.embed_dim < 1:
         problems.append("generator.embed_dim must be >= 1")
+    if g.blend_last and not config.data.context_frames:
+        problems.append("generator.blend_last blends the last context frame: it needs "
+                        "data.context_frames > 0")
     return problems
 
 

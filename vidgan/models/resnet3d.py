@@ -29,6 +29,8 @@ with k = 1, continuing a video with k > 1): a 2D encoder of the k context frames
 as channels, so it sees their motion) gives features at every resolution of G, added to
 G's activations at that resolution on every frame (DVD-GAN-FP's conditioning, Clark et
 al. 2019, as a feature pyramid); the output's first k frames are the context itself.
+With blend_last, each generated pixel blends the last context frame and a drawn pixel
+by a learned mask (a sigmoid head beside the RGB head).
 
 Convolutions are 3x3x3, or factorized "(2+1)D" (Tran et al. 2018: a 1x3x3 spatial conv,
 then a 3x1x1 temporal one; about 2.2x fewer FLOPs at the same width).
@@ -84,6 +86,12 @@ class ResNet3DGeneratorConfig:
     # stage but the last also draws RGB with a 1x1x1 conv, and the image is the sum of all
     # stages' RGB, each upsampled trilinearly, so coarse stages lay out flat colors early
     skip_rgb: bool = False
+    # Context models: each generated pixel is a learned blend m * (last context frame) +
+    # (1 - m) * (drawn pixel), m from a sigmoid head started near 0.88, so an untrained
+    # model already about copies the last frame and training learns what changes (the
+    # compositing masks of Finn et al. 2016, "Unsupervised Learning for Physical Interaction
+    # through Video Prediction"; VGAN's mask with the last frame as background)
+    blend_last: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,8 +138,8 @@ class ResNet3DGenerator(Generator):
                  channels: int = 32, max_channels: int = 256, conv: str = "3d",
                  upsample: str = "nearest", upsample_time: bool = True, rgb_mix: int = 16,
                  embed_dim: int = 128, time_padding: str = "zeros", modulate: bool = False,
-                 output: str = "tanh", skip_rgb: bool = False, num_classes: int = 0,
-                 context_frames: int = 0, **kwargs):
+                 output: str = "tanh", skip_rgb: bool = False, blend_last: bool = False,
+                 num_classes: int = 0, context_frames: int = 0, **kwargs):
         super().__init__(num_frames, height, width, z_dim, num_classes=num_classes,
                          context_frames=context_frames, **kwargs)
         if upsample not in resblocks.UPSAMPLES:
@@ -142,7 +150,7 @@ class ResNet3DGenerator(Generator):
                             upsample=upsample, upsample_time=upsample_time,
                             rgb_mix=rgb_mix, embed_dim=embed_dim, time_padding=time_padding,
                             modulate=modulate, output=output, skip_rgb=skip_rgb,
-                            num_classes=num_classes,
+                            blend_last=blend_last, num_classes=num_classes,
                             context_frames=context_frames)
         if output not in OUTPUTS:
             raise ValueError(f"unknown output {output!r}; expected one of {', '.join(OUTPUTS)}")
@@ -176,6 +184,13 @@ class ResNet3DGenerator(Generator):
         self.to_rgb = keras.layers.Conv3D(
             3, 3, padding="same" if time_padding == "zeros" else "valid", name="to_rgb")
         self.skip_rgb = skip_rgb
+        if blend_last and not context_frames:
+            raise ValueError("blend_last needs context frames (data.context_frames > 0)")
+        # The blend's mask logit, biased so m = sigmoid(2) ~ 0.88 at the start.
+        self.to_mask = (keras.layers.Conv3D(
+            1, 3, padding="same" if time_padding == "zeros" else "valid",
+            bias_initializer=keras.initializers.Constant(2.0), name="to_mask")
+            if blend_last else None)
         if skip_rgb:  # one RGB draw per stage but the last (whose head is to_rgb)
             for i in range(self.num_stages - 1):
                 setattr(self, f"rgb{i}", keras.layers.Conv3D(3, 1, name=f"rgb{i}"))
@@ -215,8 +230,13 @@ class ResNet3DGenerator(Generator):
             x = self.rgb_mix(x)  # [B, T, H, W, rgb_mix]
         if self.time_padding != "zeros":
             x = resblocks.pad_time(x, self.time_padding, spatial=True)  # [B, T+2, H+2, W+2, C]
-        x = ops.cast(self.to_rgb(x), "float32")  # [B, T, H, W, 3]
-        return squash(x if rgb is None else x + rgb, self.squashing)
+        drawn = ops.cast(self.to_rgb(x), "float32")  # [B, T, H, W, 3]
+        drawn = squash(drawn if rgb is None else drawn + rgb, self.squashing)
+        if self.to_mask is None:
+            return drawn
+        mask = ops.sigmoid(ops.cast(self.to_mask(x), "float32"))  # [B, T, H, W, 1]
+        last = ops.cast(inputs["context"][:, -1:], "float32")  # [B, 1, H, W, 3]
+        return mask * last + (1.0 - mask) * drawn
 
 
 def _d_blocks(owner: keras.layers.Layer, prefix: str, shape: tuple[int, int, int],
