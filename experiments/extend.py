@@ -27,10 +27,6 @@ def get_config(arg: str | None = None):
         config.data.fps = 8
         config.train.time_budget_minutes = 0.0  # a real run: train.steps
         config.train.steps = 50_000
-        # float32 until a bug is found: in mixed bfloat16 at 16x64x64 on the shared clips
-        # the first D update's gradient of discriminator/block3/conv1's kernel is NaN
-        # (float32: finite, grad norm 16), and training stops at step 1
-        config.train.precision = "float32"
     config.data.context_frames = 4
     if arg == "tiny":
         config = make_tiny(config)

@@ -334,3 +334,57 @@ def test_skip_rgb_generator_adds_every_stage_s_rgb():
     skip.rgb0.kernel.assign(tf.zeros_like(skip.rgb0.kernel))
     skip.rgb0.bias.assign(tf.zeros_like(skip.rgb0.bias))
     assert np.abs(skip(z, training=False).numpy() - before).max() > 1e-3
+
+
+def test_two_frame_convs_have_finite_bfloat16_filter_gradients():
+    """Under a bfloat16 policy, a conv spanning time over a 2-frame input computes in
+    float32: TF 2.21's bfloat16 filter gradient of a "same"-padded 3-deep conv over 2
+    frames is NaN for some shapes (seen: 3 of these 16 in a tf.function, the trainer's
+    case; 11-15 of 16 on the raw op). Other convs stay bfloat16; the output keeps the
+    policy's dtype; the (2+1)D pair's temporal conv takes the same path."""
+    import itertools  # noqa: PLC0415
+
+    from vidgan import runtime  # noqa: PLC0415
+
+    for i, (b, h, c_in, c_out) in enumerate(itertools.product((16, 32), (4, 8), (64, 128),
+                                                              (128, 256))):
+        x = tf.random.stateless_normal([b, 2, h, h, c_in], [1, i])
+        with runtime.dtype_policy("mixed_bfloat16"):
+            conv = resblocks.Conv(c_out, "3d", spectral_norm=True)
+            conv.build(x.shape)
+
+        @tf.function
+        def grads(x, conv=conv, i=i):
+            with tf.GradientTape() as tape:
+                y = tf.cast(conv(x, training=True), tf.float32)
+                loss = tf.reduce_sum(y * tf.random.stateless_normal(tf.shape(y), [3, i]))
+            return tape.gradient(loss, conv.trainable_variables)
+
+        assert conv.conv.compute_dtype == "float32"
+        assert all(np.all(np.isfinite(g.numpy())) for g in grads(x)), (b, h, c_in, c_out)
+
+    x = tf.random.stateless_normal([2, 2, 8, 8, 16], [1, 2])
+    with runtime.dtype_policy("mixed_bfloat16"):
+        pair = resblocks.Conv(32, "2plus1d", spectral_norm=False)
+        wider = resblocks.Conv(32, "3d", spectral_norm=False)  # 4 frames: bfloat16
+        pair.build(x.shape), wider.build((2, 4, 8, 8, 16))
+    assert pair.temporal.compute_dtype == "float32"
+    assert pair.spatial.compute_dtype == wider.conv.compute_dtype == "bfloat16"
+    assert pair(x).dtype == wider(tf.concat([x, x], 1)).dtype == tf.bfloat16
+    assert pair(x).shape == (2, 2, 8, 8, 32)
+
+
+@pytest.mark.parametrize("time_padding", ["zeros", "replicate", "causal"])
+@pytest.mark.parametrize("frames", [2, 4])
+def test_padded_convs_make_the_same_map_in_a_tf_function(time_padding, frames):
+    """Hand-padded convs give the same output in a tf.function (graph, optimized) as
+    eagerly: TF 2.21's graph optimizer drops the second of two consecutive pad ops before
+    a "valid" Conv3D (6x6 out of 8x8 frames), so time and space are padded in one op."""
+    x = tf.random.stateless_normal([8, frames, 8, 8, 64], [1, 2])
+    # Without a bias (as G's convs): a bias-add after the conv hid the bug.
+    conv = resblocks.Conv(128, "3d", spectral_norm=False, use_bias=False,
+                          time_padding=time_padding)
+    eager = conv(x)
+    graph = tf.function(lambda v: conv(v))(x)
+    assert eager.shape == graph.shape == (8, frames, 8, 8, 128)
+    np.testing.assert_allclose(graph, eager, atol=1e-5)

@@ -23,11 +23,13 @@ def pad_time(x, mode: str, spatial: bool):
     the first, none after, so output frame t sees frames t-2..t only and a longer clip
     keeps the frames of a shorter one. (spatial) one ring of zeros in H and W.
     """
+    time = (2, 0) if mode == "causal" else (0, 0)
     if mode == "replicate":
         x = ops.concatenate([x[:, :1], x, x[:, -1:]], axis=1)
-    else:  # causal
-        x = ops.pad(x, ((0, 0), (2, 0), (0, 0), (0, 0), (0, 0)))
-    return ops.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1), (0, 0))) if spatial else x
+    space = (1, 1) if spatial else (0, 0)
+    # ONE pad op: TF 2.21's graph optimizer drops the second of two consecutive pads
+    # before a "valid" Conv3D (a 6x6 output from 8x8 frames; BUILD.md, "Known behaviour").
+    return ops.pad(x, ((0, 0), time, space, space, (0, 0)))
 
 
 class Conv(keras.layers.Layer):
@@ -38,6 +40,11 @@ class Conv(keras.layers.Layer):
     span time see the edge frames repeated instead of zeros (same weights, same shapes);
     "causal": they see the two frames before (zeros before frame 0) and none after.
     [B, T, H, W, C] -> [B, T, H, W, filters].
+
+    A conv spanning time over a 2-frame input computes in float32 under a bfloat16
+    policy: TF 2.21's oneDNN filter gradient of a "same"-padded 3-deep conv over 2 frames
+    is NaN in bfloat16 for most shapes (BUILD.md, "Known behaviour"). Such convs sit at
+    the coarsest stages, where float32 costs little.
     """
 
     def __init__(self, filters: int, kind: str, spectral_norm: bool, use_bias: bool = True,
@@ -46,36 +53,36 @@ class Conv(keras.layers.Layer):
         if time_padding not in TIME_PADDINGS:
             raise ValueError(f"unknown time_padding {time_padding!r}; expected one of "
                              f"{', '.join(TIME_PADDINGS)}")
-        conv = layers.SNConv3D if spectral_norm else keras.layers.Conv3D
-        self.kind = kind
+        if kind not in (*CONVS, "2d"):
+            raise ValueError(f"unknown conv {kind!r}; expected one of {', '.join(CONVS)}")
+        self.filters, self.kind, self.use_bias = filters, kind, use_bias
+        self._conv_cls = layers.SNConv3D if spectral_norm else keras.layers.Conv3D
         # Replicate / causal: pad by hand, then a "valid" conv; a 2D conv never spans time.
         self.time_padding = time_padding if kind != "2d" else "zeros"
-        padded = self.time_padding != "zeros"
-        span = "valid" if padded else "same"
-        if kind in ("3d", "2d"):
-            kernel = 3 if kind == "3d" else (1, 3, 3)
-            self.conv = conv(filters, kernel, padding=span, use_bias=use_bias, name="conv")
-        elif kind == "2plus1d":
-            self.filters = filters
-            self.spatial = None  # built once the input width is known
-            self._conv_cls, self._use_bias = conv, use_bias
-            self.temporal = conv(filters, (3, 1, 1), padding=span, use_bias=use_bias,
-                                 name="temporal")
-        else:
-            raise ValueError(f"unknown conv {kind!r}; expected one of {', '.join(CONVS)}")
+        self.conv = self.spatial = self.temporal = None  # built once the input is known
 
     def build(self, input_shape):
-        if self.kind == "2plus1d":
+        input_shape = tuple(input_shape)
+        padded = self.time_padding != "zeros"
+        span = "valid" if padded else "same"
+        # The convs that span time: float32 over 2 frames in bfloat16 (the NaN above).
+        temporal_dtype = ("float32" if input_shape[1] == 2 and self.kind != "2d"
+                          and self.compute_dtype == "bfloat16" else self.dtype_policy)
+        make = lambda f, k, p, n, dtype=self.dtype_policy: self._conv_cls(  # noqa: E731
+            f, k, padding=p, use_bias=self.use_bias, dtype=dtype, name=n)
+        if self.kind in ("3d", "2d"):
+            self.conv = make(self.filters, 3 if self.kind == "3d" else (1, 3, 3), span,
+                             "conv", temporal_dtype)
+            self.conv.build(_padded_shape(input_shape, self.time_padding, self.kind == "3d"))
+        else:  # 2plus1d
             c_in = int(input_shape[-1])
             mid = 27 * c_in * self.filters // (9 * c_in + 3 * self.filters)
             mid = max(8, (mid + 4) // 8 * 8)
-            self.spatial = self._conv_cls(mid, (1, 3, 3), padding="same",
-                                          use_bias=self._use_bias, name="spatial")
+            self.spatial = make(mid, (1, 3, 3), "same", "spatial")
             self.spatial.build(input_shape)
-            self.temporal.build(_padded_shape(tuple(input_shape[:-1]) + (mid,),
-                                              self.time_padding, spatial=False))
-        else:
-            self.conv.build(_padded_shape(input_shape, self.time_padding, self.kind == "3d"))
+            self.temporal = make(self.filters, (3, 1, 1), span, "temporal", temporal_dtype)
+            self.temporal.build(_padded_shape(input_shape[:-1] + (mid,), self.time_padding,
+                                              spatial=False))
         self.built = True
 
     def call(self, x, training=False):
@@ -83,11 +90,11 @@ class Conv(keras.layers.Layer):
         if self.kind != "2plus1d":
             if padded:
                 x = pad_time(x, self.time_padding, spatial=True)  # [B, T+2, H+2, W+2, C]
-            return self.conv(x, training=training)
+            return ops.cast(self.conv(x, training=training), self.compute_dtype)
         h = ops.relu(self.spatial(x, training=training))
         if padded:
             h = pad_time(h, self.time_padding, spatial=False)  # [B, T+2, H, W, mid]
-        return self.temporal(h, training=training)
+        return ops.cast(self.temporal(h, training=training), self.compute_dtype)
 
 
 def _padded_shape(shape, time_padding: str, spatial: bool) -> tuple:
