@@ -23,13 +23,15 @@ def pad_time(x, mode: str, spatial: bool):
     the first, none after, so output frame t sees frames t-2..t only and a longer clip
     keeps the frames of a shorter one. (spatial) one ring of zeros in H and W.
     """
-    time = (2, 0) if mode == "causal" else (0, 0)
+    # Time by concatenation, never a pad op in front of the conv: TF 2.21's graph
+    # optimizer drops the second of two pads before a "valid" Conv3D (6x6 out of 8x8
+    # frames), and its Pad+Conv3D fusion fails on a time pad ("remapper failed"), which
+    # turns off every fusion of the graph (BUILD.md, "Known behaviour").
     if mode == "replicate":
         x = ops.concatenate([x[:, :1], x, x[:, -1:]], axis=1)
-    space = (1, 1) if spatial else (0, 0)
-    # ONE pad op: TF 2.21's graph optimizer drops the second of two consecutive pads
-    # before a "valid" Conv3D (a 6x6 output from 8x8 frames; BUILD.md, "Known behaviour").
-    return ops.pad(x, ((0, 0), time, space, space, (0, 0)))
+    else:  # causal
+        x = ops.concatenate([ops.zeros_like(x[:, :2]), x], axis=1)
+    return ops.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1), (0, 0))) if spatial else x
 
 
 class Conv(keras.layers.Layer):
