@@ -115,3 +115,17 @@ def test_continuation_benchmark_tiny_scores_model_and_baselines(tmp_path):
     assert set(record["baselines"]) == {"copy_last", "linear_extrapolation"}
     # Bouncing shapes barely change in 4 frames: copying the last frame is a strong baseline.
     assert record["baselines"]["copy_last"]["psnr"] > 10 > record["untrained"]["psnr"]
+
+
+def test_benchmark_overrides_parse_json_values_and_refuse_malformed_items():
+    sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+    from overrides import parse_overrides  # noqa: PLC0415
+
+    assert parse_overrides(['train.g_lr=4e-4', 'train.augment="cutout"',
+                            'model.resnet3d.generator.skip_rgb=true']) == {
+        "train.g_lr": 4e-4, "train.augment": "cutout",
+        "model.resnet3d.generator.skip_rgb": True}
+    for bad, why in (("train.steps", "expected FIELD=JSON_VALUE"),
+                     ("train.augment=cutout", "Expecting value")):
+        with pytest.raises(SystemExit, match=why):
+            parse_overrides([bad])
