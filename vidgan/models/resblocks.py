@@ -55,36 +55,41 @@ class Conv(keras.layers.Layer):
         if time_padding not in TIME_PADDINGS:
             raise ValueError(f"unknown time_padding {time_padding!r}; expected one of "
                              f"{', '.join(TIME_PADDINGS)}")
-        if kind not in (*CONVS, "2d"):
-            raise ValueError(f"unknown conv {kind!r}; expected one of {', '.join(CONVS)}")
-        self.filters, self.kind, self.use_bias = filters, kind, use_bias
-        self._conv_cls = layers.SNConv3D if spectral_norm else keras.layers.Conv3D
+        conv = layers.SNConv3D if spectral_norm else keras.layers.Conv3D
+        self.kind = kind
         # Replicate / causal: pad by hand, then a "valid" conv; a 2D conv never spans time.
         self.time_padding = time_padding if kind != "2d" else "zeros"
-        self.conv = self.spatial = self.temporal = None  # built once the input is known
-
-    def build(self, input_shape):
-        input_shape = tuple(input_shape)
         padded = self.time_padding != "zeros"
         span = "valid" if padded else "same"
-        # The convs that span time: float32 over 2 frames in bfloat16 (the NaN above).
-        temporal_dtype = ("float32" if input_shape[1] == 2 and self.kind != "2d"
-                          and self.compute_dtype == "bfloat16" else self.dtype_policy)
-        make = lambda f, k, p, n, dtype=self.dtype_policy: self._conv_cls(  # noqa: E731
-            f, k, padding=p, use_bias=self.use_bias, dtype=dtype, name=n)
-        if self.kind in ("3d", "2d"):
-            self.conv = make(self.filters, 3 if self.kind == "3d" else (1, 3, 3), span,
-                             "conv", temporal_dtype)
-            self.conv.build(_padded_shape(input_shape, self.time_padding, self.kind == "3d"))
-        else:  # 2plus1d
+        if kind in ("3d", "2d"):
+            kernel = 3 if kind == "3d" else (1, 3, 3)
+            self.conv = conv(filters, kernel, padding=span, use_bias=use_bias, name="conv")
+        elif kind == "2plus1d":
+            self.filters = filters
+            self.spatial = None  # built once the input width is known
+            self._conv_cls, self._use_bias = conv, use_bias
+            self.temporal = conv(filters, (3, 1, 1), padding=span, use_bias=use_bias,
+                                 name="temporal")
+        else:
+            raise ValueError(f"unknown conv {kind!r}; expected one of {', '.join(CONVS)}")
+
+    def build(self, input_shape):
+        # The conv that spans time: float32 over 2 frames in bfloat16 (the NaN above).
+        spanning = self.temporal if self.kind == "2plus1d" else self.conv
+        if (input_shape[1] == 2 and self.kind != "2d"
+                and self.compute_dtype == "bfloat16"):
+            spanning.dtype_policy = keras.DTypePolicy("float32")
+        if self.kind == "2plus1d":
             c_in = int(input_shape[-1])
             mid = 27 * c_in * self.filters // (9 * c_in + 3 * self.filters)
             mid = max(8, (mid + 4) // 8 * 8)
-            self.spatial = make(mid, (1, 3, 3), "same", "spatial")
+            self.spatial = self._conv_cls(mid, (1, 3, 3), padding="same",
+                                          use_bias=self._use_bias, name="spatial")
             self.spatial.build(input_shape)
-            self.temporal = make(self.filters, (3, 1, 1), span, "temporal", temporal_dtype)
-            self.temporal.build(_padded_shape(input_shape[:-1] + (mid,), self.time_padding,
-                                              spatial=False))
+            self.temporal.build(_padded_shape(tuple(input_shape[:-1]) + (mid,),
+                                              self.time_padding, spatial=False))
+        else:
+            self.conv.build(_padded_shape(input_shape, self.time_padding, self.kind == "3d"))
         self.built = True
 
     def call(self, x, training=False):
