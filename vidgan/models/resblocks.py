@@ -30,7 +30,7 @@ def pad_time(x, mode: str, spatial: bool):
     if mode == "replicate":
         x = ops.concatenate([x[:, :1], x, x[:, -1:]], axis=1)
     else:  # causal
-        x = ops.concatenate([ops.zeros_like(x[:, :2]), x], axis=1)
+        x = ops.concatenate([ops.repeat(ops.zeros_like(x[:, :1]), 2, axis=1), x], axis=1)
     return ops.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1), (0, 0))) if spatial else x
 
 

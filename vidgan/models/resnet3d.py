@@ -181,16 +181,15 @@ class ResNet3DGenerator(Generator):
         self.rgb_mix = (keras.layers.Conv3D(rgb_mix, 1, use_bias=False, name="rgb_mix")
                         if rgb_mix else None)
         self.time_padding = time_padding
-        self.to_rgb = keras.layers.Conv3D(
-            3, 3, padding="same" if time_padding == "zeros" else "valid", name="to_rgb")
+        head_padding = "same" if time_padding == "zeros" else "valid"  # else padded by hand
+        self.to_rgb = keras.layers.Conv3D(3, 3, padding=head_padding, name="to_rgb")
         self.skip_rgb = skip_rgb
         if blend_last and not context_frames:
             raise ValueError("blend_last needs context frames (data.context_frames > 0)")
         # The blend's mask logit, biased so m = sigmoid(2) ~ 0.88 at the start.
         self.to_mask = (keras.layers.Conv3D(
-            1, 3, padding="same" if time_padding == "zeros" else "valid",
-            bias_initializer=keras.initializers.Constant(2.0), name="to_mask")
-            if blend_last else None)
+            1, 3, padding=head_padding, bias_initializer=keras.initializers.Constant(2.0),
+            name="to_mask") if blend_last else None)
         if skip_rgb:  # one RGB draw per stage but the last (whose head is to_rgb)
             for i in range(self.num_stages - 1):
                 setattr(self, f"rgb{i}", keras.layers.Conv3D(3, 1, name=f"rgb{i}"))
