@@ -96,6 +96,36 @@ def test_blend_last_mixes_the_last_context_frame_with_drawn_pixels(tiny_config):
         with_family(tiny_config, "resnet3d", {"model.resnet3d.generator.blend_last": True})
 
 
+def test_warp_last_starts_as_blend_last_and_moves_the_last_frame(tiny_config):
+    """warp_last: a zero-initialized 3x3x3 flow head (C -> 2, + bias) beside the mask, so
+    the untrained model is blend_last's (same weights, same output); a constant flow moves
+    the copied last frame; mask_bias sets the mask's start; warp_last alone is refused."""
+    warp_config = with_context(tiny_config, 2, **{"model.resnet3d.generator.blend_last": True,
+                                                  "model.resnet3d.generator.warp_last": True,
+                                                  "model.resnet3d.generator.mask_bias": 50.0})
+    blend_config = with_context(tiny_config, 2, **{"model.resnet3d.generator.blend_last": True})
+    g, blend = models.build_generator(warp_config), models.build_generator(blend_config)
+    models.build(g), models.build(blend)
+    head_in = g.to_flow.kernel.shape[3]
+    assert g.count_params() == blend.count_params() + 2 * (27 * head_in + 1)
+    z = tf.random.stateless_normal([2, g.z_dim], [1, 2])
+    context = tf.random.stateless_uniform([2, 2, 16, 16, 3], [3, 4], -1.0, 1.0)
+    inputs = {"latent": z, "context": context}
+    flow_vars = {id(v) for v in g.to_flow.weights}
+    blend.set_weights([v.numpy() for v in g.weights if id(v) not in flow_vars])
+    np.testing.assert_allclose(g(inputs), blend(inputs), atol=1e-6)  # mask bias 50 in both
+    last = context.numpy()[:, -1]
+    np.testing.assert_allclose(g(inputs)[:, 2:], np.broadcast_to(last[:, None],
+                                                                 (2, 6, 16, 16, 3)), atol=1e-6)
+    g.to_flow.bias.assign([0.0, 3.0])  # every generated pixel fetched 3 pixels to its right
+    moved = g(inputs).numpy()
+    np.testing.assert_allclose(moved[:, 2:, :, :13], np.broadcast_to(
+        last[:, None, :, 3:], (2, 6, 16, 13, 3)), atol=1e-5)
+    np.testing.assert_array_equal(moved[:, :2], context)  # the context stays as given
+    with pytest.raises(config_lib.ConfigError, match="warp_last .* needs generator.blend_last"):
+        with_context(tiny_config, 2, **{"model.resnet3d.generator.warp_last": True})
+
+
 def test_context_training_runs_and_resumes(tiny_config, tmp_path):
     config = with_context(tiny_config, 1)
     workdir = str(tmp_path / "run")

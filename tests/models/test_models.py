@@ -60,6 +60,31 @@ def test_plan_stages_rejects_sizes_without_a_2x_stage(size):
         models.plan_stages(*size)
 
 
+def test_warp_fetches_pixels_along_the_flow():
+    """Zero flow copies the image into every frame; an integer flow shifts it (with edge
+    pixels repeated where it reaches outside); a half-pixel flow averages neighbours; the
+    gradient reaches the flow."""
+    image = tf.reshape(tf.range(2 * 4 * 5 * 3, dtype=tf.float32), [2, 4, 5, 3])
+    zero = tf.zeros([2, 3, 4, 5, 2])
+    np.testing.assert_array_equal(layers.warp(image, zero),
+                                  np.broadcast_to(image[:, None], [2, 3, 4, 5, 3]))
+    down_right = tf.broadcast_to(tf.constant([1.0, 2.0]), [2, 3, 4, 5, 2])
+    shifted = layers.warp(image, down_right).numpy()
+    for y in range(4):
+        for x in range(5):
+            np.testing.assert_array_equal(shifted[:, :, y, x],
+                                          np.broadcast_to(image[:, None, min(y + 1, 3),
+                                                                min(x + 2, 4)], [2, 3, 3]))
+    half = tf.broadcast_to(tf.constant([0.0, 0.5]), [2, 1, 4, 5, 2])
+    np.testing.assert_allclose(layers.warp(image, half)[:, 0, :, :4],
+                               (image[:, :, :4] + image[:, :, 1:]) / 2, rtol=1e-6)
+    flow = tf.Variable(tf.fill([2, 1, 4, 5, 2], 0.25))
+    with tf.GradientTape() as tape:
+        out = tf.reduce_sum(layers.warp(image, flow))
+    grad = tape.gradient(out, flow).numpy()
+    assert np.all(np.isfinite(grad)) and np.abs(grad).max() > 0
+
+
 def test_stage_channels_double_and_clip():
     """Channels double per stage from the finest, clipped at max_channels."""
     assert layers.stage_channels(64, 512, 4) == [64, 128, 256, 512, 512]

@@ -179,6 +179,9 @@ def _check_resnet3d_generator(g: resnet3d.ResNet3DGeneratorConfig,
     if g.blend_last and not config.data.context_frames:
         problems.append("generator.blend_last blends the last context frame: it needs "
                         "data.context_frames > 0")
+    if g.warp_last and not g.blend_last:
+        problems.append("generator.warp_last warps blend_last's last frame: it needs "
+                        "generator.blend_last=true")
     return problems
 
 

@@ -210,3 +210,33 @@ def normalization(kind: str, name: str) -> keras.layers.Layer:
     if kind == "none":
         return keras.layers.Identity(name=name)
     raise ValueError(f"unknown normalization {kind!r}; expected batch, layer or none")
+
+
+def warp(image: tf.Tensor, flow: tf.Tensor) -> tf.Tensor:
+    """Backward warping: frame t's pixel (y, x) is `image` sampled bilinearly at
+    (y + flow[..., 0], x + flow[..., 1]), positions clamped to the frame (edges repeat).
+
+    image [B, H, W, C], flow float32 [B, T, H, W, 2] in pixels -> float32 [B, T, H, W, C];
+    differentiable in the flow (through the bilinear weights) and in the image.
+    """
+    image = tf.cast(image, tf.float32)
+    shape = tf.shape(flow)
+    b, h, w = shape[0], shape[2], shape[3]
+    grid_y, grid_x = tf.meshgrid(tf.range(h), tf.range(w), indexing="ij")  # [H, W]
+    y = tf.clip_by_value(tf.cast(grid_y, tf.float32) + flow[..., 0], 0.0,
+                         tf.cast(h - 1, tf.float32))  # [B, T, H, W]
+    x = tf.clip_by_value(tf.cast(grid_x, tf.float32) + flow[..., 1], 0.0,
+                         tf.cast(w - 1, tf.float32))
+    y0, x0 = tf.floor(y), tf.floor(x)
+    wy, wx = (y - y0)[..., None], (x - x0)[..., None]  # [B, T, H, W, 1]
+    y0, x0 = tf.cast(y0, tf.int32), tf.cast(x0, tf.int32)
+    y1, x1 = tf.minimum(y0 + 1, h - 1), tf.minimum(x0 + 1, w - 1)
+    pixels = tf.reshape(image, [-1, tf.shape(image)[-1]])  # [B*H*W, C]
+    first = tf.reshape(tf.range(b) * h * w, [-1, 1, 1, 1])  # each example's first row
+
+    def at(yi, xi):
+        return tf.gather(pixels, first + yi * w + xi)  # [B, T, H, W, C]
+
+    top = at(y0, x0) * (1.0 - wx) + at(y0, x1) * wx
+    bottom = at(y1, x0) * (1.0 - wx) + at(y1, x1) * wx
+    return top * (1.0 - wy) + bottom * wy

@@ -30,7 +30,8 @@ as channels, so it sees their motion) gives features at every resolution of G, a
 G's activations at that resolution on every frame (DVD-GAN-FP's conditioning, Clark et
 al. 2019, as a feature pyramid); the output's first k frames are the context itself.
 With blend_last, each generated pixel blends the last context frame and a drawn pixel
-by a learned mask (a sigmoid head beside the RGB head).
+by a learned mask (a sigmoid head beside the RGB head); with warp_last too, the last
+frame is first warped by a per-frame flow field (a third head, zero at the start).
 
 Convolutions are 3x3x3, or factorized "(2+1)D" (Tran et al. 2018: a 1x3x3 spatial conv,
 then a 3x1x1 temporal one; about 2.2x fewer FLOPs at the same width).
@@ -92,6 +93,13 @@ class ResNet3DGeneratorConfig:
     # compositing masks of Finn et al. 2016, "Unsupervised Learning for Physical Interaction
     # through Video Prediction"; VGAN's mask with the last frame as background)
     blend_last: bool = False
+    # blend_last's mask logit at the start (2: m = sigmoid(2) ~ 0.88 of the last frame)
+    mask_bias: float = 2.0
+    # blend_last with the last frame moved first: a flow head beside the mask says, per
+    # generated pixel, where in the last context frame to fetch it (bilinear; zero at the
+    # start), so moving content keeps its detail and only what appears is drawn (the
+    # flow-based predictors of Finn et al. 2016 and SAVP, Lee et al. 2018)
+    warp_last: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,7 +147,7 @@ class ResNet3DGenerator(Generator):
                  upsample: str = "nearest", upsample_time: bool = True, rgb_mix: int = 16,
                  embed_dim: int = 128, time_padding: str = "zeros", modulate: bool = False,
                  output: str = "tanh", skip_rgb: bool = False, blend_last: bool = False,
-                 num_classes: int = 0, context_frames: int = 0, **kwargs):
+                 mask_bias: float = 2.0, warp_last: bool = False, num_classes: int = 0, context_frames: int = 0, **kwargs):
         super().__init__(num_frames, height, width, z_dim, num_classes=num_classes,
                          context_frames=context_frames, **kwargs)
         if upsample not in resblocks.UPSAMPLES:
@@ -150,7 +158,8 @@ class ResNet3DGenerator(Generator):
                             upsample=upsample, upsample_time=upsample_time,
                             rgb_mix=rgb_mix, embed_dim=embed_dim, time_padding=time_padding,
                             modulate=modulate, output=output, skip_rgb=skip_rgb,
-                            blend_last=blend_last, num_classes=num_classes,
+                            blend_last=blend_last, mask_bias=mask_bias,
+                            warp_last=warp_last, num_classes=num_classes,
                             context_frames=context_frames)
         if output not in OUTPUTS:
             raise ValueError(f"unknown output {output!r}; expected one of {', '.join(OUTPUTS)}")
@@ -186,10 +195,17 @@ class ResNet3DGenerator(Generator):
         self.skip_rgb = skip_rgb
         if blend_last and not context_frames:
             raise ValueError("blend_last needs context frames (data.context_frames > 0)")
-        # The blend's mask logit, biased so m = sigmoid(2) ~ 0.88 at the start.
+        if warp_last and not blend_last:
+            raise ValueError("warp_last warps blend_last's last frame: it needs blend_last")
+        # The blend's mask logit, biased so m = sigmoid(mask_bias) at the start.
         self.to_mask = (keras.layers.Conv3D(
-            1, 3, padding=head_padding, bias_initializer=keras.initializers.Constant(2.0),
+            1, 3, padding=head_padding,
+            bias_initializer=keras.initializers.Constant(mask_bias),
             name="to_mask") if blend_last else None)
+        # (dy, dx) in pixels per generated pixel; zeros: an untrained model fetches in place
+        self.to_flow = (keras.layers.Conv3D(2, 3, padding=head_padding,
+                                            kernel_initializer="zeros", name="to_flow")
+                        if warp_last else None)
         if skip_rgb:  # one RGB draw per stage but the last (whose head is to_rgb)
             for i in range(self.num_stages - 1):
                 setattr(self, f"rgb{i}", keras.layers.Conv3D(3, 1, name=f"rgb{i}"))
@@ -234,8 +250,13 @@ class ResNet3DGenerator(Generator):
         if self.to_mask is None:
             return drawn
         mask = ops.sigmoid(ops.cast(self.to_mask(x), "float32"))  # [B, T, H, W, 1]
-        last = ops.cast(inputs["context"][:, -1:], "float32")  # [B, 1, H, W, 3]
-        return mask * last + (1.0 - mask) * drawn
+        last = inputs["context"][:, -1]  # [B, H, W, 3]
+        if self.to_flow is None:
+            base = ops.cast(last, "float32")[:, None]  # [B, 1, H, W, 3]
+        else:
+            flow = ops.cast(self.to_flow(x), "float32")  # [B, T, H, W, 2]
+            base = layers.warp(last, flow)  # [B, T, H, W, 3]
+        return mask * base + (1.0 - mask) * drawn
 
 
 def _d_blocks(owner: keras.layers.Layer, prefix: str, shape: tuple[int, int, int],
