@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import mirrored, one_device
 from vidgan import losses
+from vidgan.config.sections import LossConfig
 
 # Shared fixed logits (as in TF-GAN's tests): a mix of signs and magnitudes.
 REAL = np.array([-2.0, -0.5, 0.0, 1.5], np.float32)
@@ -347,3 +349,46 @@ def test_gradient_penalty_is_per_example():
     gp_b = losses.r1_penalty(quadratic_critic, tf.constant(changed)).numpy()
     np.testing.assert_allclose(gp_b[1:], gp_a[1:], rtol=1e-6)
     np.testing.assert_allclose(gp_b[0], 9.0 * gp_a[0], rtol=1e-5)  # ||2*3x||^2 = 9 ||2x||^2
+
+
+# --- Top-k training --------------------------------------------------------------------
+def test_top_k_share_anneals_linearly_from_one():
+    shares = [float(losses.top_k_share(tf.constant(s, tf.int64), 0.5, 100))
+              for s in (0, 50, 100, 400)]
+    np.testing.assert_allclose(shares, [1.0, 0.75, 0.5, 0.5])
+    assert float(losses.top_k_share(tf.constant(0, tf.int64), 0.25, 0)) == 0.25
+
+
+def _top_k(strategy, scores, share, step=0, anneal=0):
+    """top_k_weights of `scores` [B] split over the strategy's replicas, gathered back."""
+    config = LossConfig(top_k=share, top_k_steps=anneal)
+    per_replica = len(scores) // strategy.num_replicas_in_sync
+
+    def replica(_):
+        ctx = tf.distribute.get_replica_context()
+        mine = tf.constant(scores, tf.float32)[
+            ctx.replica_id_in_sync_group * per_replica:][:per_replica]
+        return losses.top_k_weights(mine, tf.constant(step, tf.int64), config)
+
+    out = strategy.run(replica, args=(tf.constant(0),))
+    return np.concatenate([v.numpy() for v in strategy.experimental_local_results(out)])
+
+
+def test_top_k_weights_keep_the_best_rated_fakes_of_the_global_batch():
+    """k = ceil(share * B) clips with the highest scores get weight B / k, the others 0
+    (so the mean over the batch is the mean over the kept clips); two replicas, each with
+    half the batch, keep exactly the clips one device keeps, even when one replica holds
+    all of the best."""
+    scores = [0.3, -1.0, 2.0, 0.9, -0.2, 1.5, 0.0, -3.0]
+    expected = np.array([2, 0, 2, 2, 0, 2, 0, 0], np.float32)  # the top 4 of 8, 8 / 4
+    np.testing.assert_array_equal(_top_k(one_device(), scores, 0.5), expected)
+    np.testing.assert_array_equal(_top_k(mirrored(), scores, 0.5), expected)
+    np.testing.assert_allclose(_top_k(one_device(), scores, 0.375),  # the top 3, 8 / 3
+                               np.array([0, 0, 1, 1, 0, 1, 0, 0]) * 8 / 3, rtol=1e-6)
+    ranked = [5.0, 4.0, 3.0, 2.0, -1.0, -2.0, -3.0, -4.0]  # all the best on replica 0
+    np.testing.assert_array_equal(_top_k(mirrored(), ranked, 0.5),
+                                  [2, 2, 2, 2, 0, 0, 0, 0])
+    np.testing.assert_array_equal(_top_k(one_device(), scores, 1.0), np.ones(8))
+    # Annealed: halfway through 100 steps towards 0.25 the share is 0.625: 5 of 8 kept.
+    np.testing.assert_allclose(_top_k(one_device(), scores, 0.25, step=50, anneal=100),
+                               np.array([1, 0, 1, 1, 0, 1, 1, 0]) * 8 / 5, rtol=1e-6)

@@ -133,6 +133,33 @@ def loss_name(config) -> str:
     return models.FAMILIES[models.discriminator_family(config.model)].default_loss
 
 
+# --- Top-k training (Sinha et al. 2020) --------------------------------------
+def top_k_share(step: tf.Tensor, share: float, anneal_steps: int) -> tf.Tensor:
+    """The share of fakes kept at `step`: 1 at step 0, linearly down to `share` at
+    `anneal_steps` (0: `share` from the start), then `share`."""
+    if anneal_steps <= 0:
+        return tf.constant(share, tf.float32)
+    progress = tf.minimum(1.0, tf.cast(step, tf.float32) / anneal_steps)
+    return 1.0 - (1.0 - share) * progress
+
+
+def top_k_weights(scores: tf.Tensor, step: tf.Tensor, config) -> tf.Tensor:
+    """Top-k training: per-clip weights [B_local] of the generator's loss that keep the
+    k = ceil(share * B) fakes D rates best (highest `scores`, [B_local]) over the GLOBAL
+    batch of B clips, scaled by B / k so the loss stays a mean over the kept clips; share
+    is top_k_share(step, config.top_k, config.top_k_steps) of a LossConfig `config`. The
+    scores are gathered from every replica, so a mirrored run keeps the clips one device
+    keeps. G then learns from its most realistic samples, not from its worst ones (which
+    early in training are all of them: hence the share annealed from 1)."""
+    share = top_k_share(step, config.top_k, config.top_k_steps)
+    scores = tf.stop_gradient(tf.cast(scores, tf.float32))
+    everyone = tf.distribute.get_replica_context().all_gather(scores, axis=0)  # [B]
+    total = tf.cast(tf.shape(everyone)[0], tf.float32)
+    k = tf.maximum(1.0, tf.math.ceil(share * total))
+    threshold = tf.math.top_k(everyone, tf.cast(k, tf.int32)).values[-1]
+    return tf.cast(scores >= threshold, tf.float32) * (total / k)
+
+
 # --- Penalties ----------------------------------------------------------------
 def _input_gradient_norm_sq(discriminator: Callable, x: tf.Tensor) -> tf.Tensor:
     """||d sum(D(x_i)) / d x_i||^2 per example: [B, ...] -> [B]."""

@@ -24,10 +24,11 @@ def test_mirrored_matches_one_device(tiny_config, tmp_path, case):
     latents and augmentation parameters drawn per global row, each replica's labels and
     context frames."""
     updates = {"loss.penalty": "r1", "loss.penalty_weight": 1.0}
-    if case == "resnet3d+augment+reuse":  # + fakes shared by D and G, relativistic pairs
+    if case == "resnet3d+augment+reuse":  # + fakes shared by D and G, relativistic pairs,
+        # G's loss on the top half of the GLOBAL batch's fakes
         config = _family(tiny_config, "resnet3d", **updates, **{
             "train.augment": "color,translation,cutout", "train.reuse_fakes": True,
-            "loss.name": "relativistic"})
+            "loss.name": "relativistic", "loss.top_k": 0.5})
     elif case == "resnet3d+labels":  # conditional BN, projection D with both heads
         config = _family(tiny_config, "resnet3d", **updates, **{
             "data.labels": True, "model.resnet3d.discriminator.frames": 2})

@@ -96,6 +96,24 @@ def test_lazy_penalty_runs_every_nth_step_with_n_times_the_weight(tiny_config, t
                                atol=1e-6)
 
 
+def test_top_k_trains_the_generator_on_its_best_rated_fakes(tiny_config, tmp_path):
+    """loss.top_k=0.5: the G loss (hinge: minus D's score) is the mean over the half of the
+    fakes D rates best, so it is lower than the mean over all of them on the same weights
+    and batch; D's update is untouched, G's differs."""
+    full = Trainer(_family(tiny_config, "resnet3d"), str(tmp_path / "full"), _one_device())
+    top = Trainer(_family(tiny_config, "resnet3d", **{"loss.top_k": 0.5}),
+                  str(tmp_path / "top"), _one_device())
+    _copy_weights(full, top)
+    a, b = full.train_step(full.iterator(0)), top.train_step(top.iterator(0))
+    np.testing.assert_allclose(a["loss/d"], b["loss/d"], rtol=1e-6)
+    assert b["loss/g"] < a["loss/g"] - 1e-4, (a["loss/g"], b["loss/g"])
+    for x, y in zip(full.discriminator.trainable_variables,
+                    top.discriminator.trainable_variables):
+        np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-6, atol=1e-7)
+    assert any(not np.allclose(x.numpy(), y.numpy()) for x, y in zip(
+        full.generator.trainable_variables, top.generator.trainable_variables))
+
+
 @pytest.mark.parametrize("n_critic", [1, 2])
 def test_reuse_fakes_runs_the_generator_once_per_step_less(tiny_config, tmp_path, n_critic,
                                                             monkeypatch):

@@ -102,6 +102,11 @@ class LossConfig:
     # Lazy regularization (StyleGAN2, Karras et al. 2020): the penalty only on every N-th
     # step, weighted N times, so it costs 1/N of its double backward pass
     penalty_every: int = 1
+    # Top-k training (Sinha et al. 2020): the generator's loss counts only the share of
+    # each batch's fakes that D rates best, annealed linearly from all of them over the
+    # first top_k_steps steps (1.0: every fake, no extra ops)
+    top_k: float = 1.0
+    top_k_steps: int = 0
 
 
 def validate_loss(l: LossConfig) -> None:
@@ -111,6 +116,8 @@ def validate_loss(l: LossConfig) -> None:
     choice(l.penalty, "loss.penalty", losses.PENALTIES)
     require(0 <= l.penalty_weight < math.inf, "loss.penalty_weight must be finite and >= 0")
     require(l.penalty_every >= 1, "loss.penalty_every must be >= 1")
+    require(0 < l.top_k <= 1, "loss.top_k is a share of the batch: it must be in (0, 1]")
+    require(l.top_k_steps >= 0, "loss.top_k_steps must be >= 0")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -71,11 +71,9 @@ class Trainer:
             models.build(self.generator, self.discriminator)
             models.build(self.ema_generator)
             self.ema_generator.set_weights(self.generator.get_weights())
-            self.g_optimizer = keras.optimizers.Adam(
-                learning_rate(t.g_lr, t.lr_decay_from, t.steps), beta_1=t.beta1, beta_2=t.beta2)
-            self.d_optimizer = keras.optimizers.Adam(
-                learning_rate(t.d_lr, t.lr_decay_from, t.steps * t.n_critic),
-                beta_1=t.beta1, beta_2=t.beta2)
+            adam = functools.partial(keras.optimizers.Adam, beta_1=t.beta1, beta_2=t.beta2)
+            self.g_optimizer = adam(learning_rate(t.g_lr, t.lr_decay_from, t.steps))
+            self.d_optimizer = adam(learning_rate(t.d_lr, t.lr_decay_from, t.steps * t.n_critic))
             if self.precision == "mixed_float16":  # float16 gradients underflow without it
                 self.g_optimizer = keras.optimizers.LossScaleOptimizer(self.g_optimizer)
                 self.d_optimizer = keras.optimizers.LossScaleOptimizer(self.d_optimizer)
@@ -84,8 +82,7 @@ class Trainer:
             self.d_optimizer.build(self.discriminator.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-            # Lazy penalties: the last computed unscaled penalty, logged every step (not saved).
-            self._last_penalty = tf.Variable(
+            self._last_penalty = tf.Variable(  # lazy penalties' last value (logged, not saved)
                 0.0, trainable=False, name="last_penalty",
                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         self.checkpoint = tf.train.Checkpoint(
@@ -293,6 +290,9 @@ class Trainer:
                 per_head = {h: self.loss.generator(heads[h]) for h in weights}
             own = {**own, **self._class_terms(heads, batch)}  # AC-GAN: fakes as asked
             terms = [weights[h] * per_head[h] for h in sorted(weights)]
+            if self.config.loss.top_k < 1:  # top-k training: G learns from its best fakes
+                keep = losses_lib.top_k_weights(self._weighted(heads), step, self.config.loss)
+                terms = [keep * term for term in terms]
             loss = self._average(tf.add_n(terms + [own[k] for k in sorted(own)]))
         grad_norm = self._apply(self.g_optimizer, tape, loss, self.generator.trainable_variables)
         metrics_ = {"loss/g": loss}
