@@ -147,7 +147,8 @@ class ResNet3DGenerator(Generator):
                  upsample: str = "nearest", upsample_time: bool = True, rgb_mix: int = 16,
                  embed_dim: int = 128, time_padding: str = "zeros", modulate: bool = False,
                  output: str = "tanh", skip_rgb: bool = False, blend_last: bool = False,
-                 mask_bias: float = 2.0, warp_last: bool = False, num_classes: int = 0, context_frames: int = 0, **kwargs):
+                 mask_bias: float = 2.0, warp_last: bool = False, num_classes: int = 0,
+                 context_frames: int = 0, **kwargs):
         super().__init__(num_frames, height, width, z_dim, num_classes=num_classes,
                          context_frames=context_frames, **kwargs)
         if upsample not in resblocks.UPSAMPLES:
