@@ -114,6 +114,11 @@ def test_warp_last_starts_as_blend_last_and_moves_the_last_frame(tiny_config):
     flow_vars = {id(v) for v in g.to_flow.weights}
     blend.set_weights([v.numpy() for v in g.weights if id(v) not in flow_vars])
     np.testing.assert_allclose(g(inputs), blend(inputs), atol=1e-6)  # mask bias 50 in both
+    for model in (g, blend):  # a mask of 0.5: the drawn pixels count as much
+        model.to_mask.bias.assign([0.0])
+    np.testing.assert_allclose(g(inputs), blend(inputs), atol=1e-6)
+    for model in (g, blend):
+        model.to_mask.bias.assign([50.0])
     last = context.numpy()[:, -1]
     np.testing.assert_allclose(g(inputs)[:, 2:], np.broadcast_to(last[:, None],
                                                                  (2, 6, 16, 16, 3)), atol=1e-6)

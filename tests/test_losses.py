@@ -389,6 +389,12 @@ def test_top_k_weights_keep_the_best_rated_fakes_of_the_global_batch():
     np.testing.assert_array_equal(_top_k(mirrored(), ranked, 0.5),
                                   [2, 2, 2, 2, 0, 0, 0, 0])
     np.testing.assert_array_equal(_top_k(one_device(), scores, 1.0), np.ones(8))
+    # Ties: exactly k clips are kept, the earlier rows first, on one device or two.
+    for strategy in (one_device(), mirrored()):
+        np.testing.assert_array_equal(_top_k(strategy, [1.0] * 8, 0.5), [2] * 4 + [0] * 4)
+    # float32 0.6 * 25 is a hair above 15: still the best 15 of 25 kept (not 16)
+    np.testing.assert_allclose(_top_k(one_device(), list(range(25)), 0.6),
+                               [0] * 10 + [25 / 15] * 15, rtol=1e-6)
     # Annealed: halfway through 100 steps towards 0.25 the share is 0.625: 5 of 8 kept.
     np.testing.assert_allclose(_top_k(one_device(), scores, 0.25, step=50, anneal=100),
                                np.array([1, 0, 1, 1, 0, 1, 1, 0]) * 8 / 5, rtol=1e-6)

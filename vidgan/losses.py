@@ -144,20 +144,25 @@ def top_k_share(step: tf.Tensor, share: float, anneal_steps: int) -> tf.Tensor:
 
 
 def top_k_weights(scores: tf.Tensor, step: tf.Tensor, config) -> tf.Tensor:
-    """Top-k training: per-clip weights [B_local] of the generator's loss that keep the
-    k = ceil(share * B) fakes D rates best (highest `scores`, [B_local]) over the GLOBAL
-    batch of B clips, scaled by B / k so the loss stays a mean over the kept clips; share
-    is top_k_share(step, config.top_k, config.top_k_steps) of a LossConfig `config`. The
-    scores are gathered from every replica, so a mirrored run keeps the clips one device
-    keeps. G then learns from its most realistic samples, not from its worst ones (which
-    early in training are all of them: hence the share annealed from 1)."""
+    """Top-k training: per-clip weights [B_local] of the generator's adversarial loss
+    that keep exactly the k = ceil(share * B) fakes D rates best (highest `scores`,
+    [B_local]; ties go to the earlier row) of the GLOBAL batch of B clips, scaled by B / k
+    so the loss stays a mean over the kept clips; share is top_k_share(step,
+    config.top_k, config.top_k_steps) of a LossConfig `config`. The scores are gathered
+    from every replica in row order, so a mirrored run keeps the clips one device keeps.
+    G then learns from its most realistic samples, not from its worst ones (which early
+    in training are all of them: hence the share annealed from 1)."""
     share = top_k_share(step, config.top_k, config.top_k_steps)
     scores = tf.stop_gradient(tf.cast(scores, tf.float32))
-    everyone = tf.distribute.get_replica_context().all_gather(scores, axis=0)  # [B]
+    ctx = tf.distribute.get_replica_context()
+    everyone = ctx.all_gather(scores, axis=0)  # [B], replica 0's rows first
     total = tf.cast(tf.shape(everyone)[0], tf.float32)
-    k = tf.maximum(1.0, tf.math.ceil(share * total))
-    threshold = tf.math.top_k(everyone, tf.cast(k, tf.int32)).values[-1]
-    return tf.cast(scores >= threshold, tf.float32) * (total / k)
+    # float32 share * B can land a hair above an integer (0.6 * 25): not one clip more
+    k = tf.maximum(1.0, tf.math.ceil(share * total - 1e-3))
+    rank = tf.argsort(tf.argsort(-everyone, stable=True), stable=True)  # 0 = best
+    rows = tf.shape(scores)[0]
+    mine = rank[ctx.replica_id_in_sync_group * rows:][:rows]  # this replica's rows
+    return tf.cast(tf.cast(mine, tf.float32) < k, tf.float32) * (total / k)
 
 
 # --- Penalties ----------------------------------------------------------------

@@ -102,9 +102,10 @@ class LossConfig:
     # Lazy regularization (StyleGAN2, Karras et al. 2020): the penalty only on every N-th
     # step, weighted N times, so it costs 1/N of its double backward pass
     penalty_every: int = 1
-    # Top-k training (Sinha et al. 2020): the generator's loss counts only the share of
-    # each batch's fakes that D rates best, annealed linearly from all of them over the
-    # first top_k_steps steps (1.0: every fake, no extra ops)
+    # Top-k training (Sinha et al. 2020): the generator's adversarial loss counts only
+    # the share of each global batch's fakes that D rates best (by their fake logits,
+    # also under a relativistic loss), annealed linearly from all of them over the first
+    # top_k_steps steps (1.0: every fake, no extra ops)
     top_k: float = 1.0
     top_k_steps: int = 0
 

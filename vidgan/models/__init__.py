@@ -13,6 +13,7 @@ whose discriminator is a kind of its own (dcgan3d, resnet3d), configured in its 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TYPE_CHECKING, Any, Callable
 
 from vidgan.models import dcgan3d, motion, resblocks, resnet3d, vgan
@@ -179,6 +180,8 @@ def _check_resnet3d_generator(g: resnet3d.ResNet3DGeneratorConfig,
     if g.blend_last and not config.data.context_frames:
         problems.append("generator.blend_last blends the last context frame: it needs "
                         "data.context_frames > 0")
+    if not math.isfinite(g.mask_bias):
+        problems.append("generator.mask_bias must be finite")
     if g.warp_last and not g.blend_last:
         problems.append("generator.warp_last warps blend_last's last frame: it needs "
                         "generator.blend_last=true")

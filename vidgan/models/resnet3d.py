@@ -203,8 +203,9 @@ class ResNet3DGenerator(Generator):
             1, 3, padding=head_padding,
             bias_initializer=keras.initializers.Constant(mask_bias),
             name="to_mask") if blend_last else None)
-        # (dy, dx) in pixels per generated pixel; zeros: an untrained model fetches in place
-        self.to_flow = (keras.layers.Conv3D(2, 3, padding=head_padding,
+        # (dy, dx) in pixels per generated pixel; zeros: an untrained model fetches in
+        # place. float32 under mixed precision: bfloat16 would round 8 px to 1/16 px.
+        self.to_flow = (keras.layers.Conv3D(2, 3, padding=head_padding, dtype="float32",
                                             kernel_initializer="zeros", name="to_flow")
                         if warp_last else None)
         if skip_rgb:  # one RGB draw per stage but the last (whose head is to_rgb)

@@ -289,10 +289,10 @@ class Trainer:
                 heads = self.discriminator({"video": fake, **conditions}, training=True)
                 per_head = {h: self.loss.generator(heads[h]) for h in weights}
             own = {**own, **self._class_terms(heads, batch)}  # AC-GAN: fakes as asked
-            terms = [weights[h] * per_head[h] for h in sorted(weights)]
             if self.config.loss.top_k < 1:  # top-k training: G learns from its best fakes
                 keep = losses_lib.top_k_weights(self._weighted(heads), step, self.config.loss)
-                terms = [keep * term for term in terms]
+                per_head = {h: keep * value for h, value in per_head.items()}
+            terms = [weights[h] * per_head[h] for h in sorted(weights)]
             loss = self._average(tf.add_n(terms + [own[k] for k in sorted(own)]))
         grad_norm = self._apply(self.g_optimizer, tape, loss, self.generator.trainable_variables)
         metrics_ = {"loss/g": loss}
