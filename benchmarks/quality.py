@@ -77,7 +77,8 @@ VARIANTS = {
     "dcgan3d+aug": {"model.generator.name": "dcgan3d", "train.augment": AUGMENT},
     "resnet3d": {"model.generator.name": "resnet3d", "train.augment": ""},
     "resnet3d+aug": {"model.generator.name": "resnet3d", "train.augment": AUGMENT},
-    # The quickstart's recipe (widths, dual D, optimizer) on another setting's data.
+    # The quickstart's recipe (widths, dual D, optimizer) on another setting's data
+    # (experiments/videos.py has been this recipe since it measured best there).
     "resnet3d-recipe+aug": {
         "model.generator.name": "resnet3d", "model.resnet3d.generator.channels": 16,
         "model.resnet3d.generator.max_channels": 128,

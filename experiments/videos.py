@@ -1,5 +1,8 @@
 """Your own videos: a folder (or glob) of mp4/avi/mkv/webm/gif files, optionally in class
-subfolders, at 16x64x64 with the default models.
+subfolders, at 16x64x64: the quickstart's resnet3d recipe (widths 16..128, DVD-GAN's dual
+discriminator, DiffAugment color + translation + cutout, Adam beta_1 0, learning rates
+4e-4 / 8e-4, mixed bfloat16 where native), which measured best on real clips
+(BUILD.md, "Quality per wall-time budget", setting (b)).
 
     vidgan train --config=experiments/videos.py --config.data.path=/data/UCF-101 --workdir=runs/ucf
     # faster epochs: convert once, then train from the shards (no Python in the input path)
@@ -25,7 +28,15 @@ def get_config(arg: str | None = None):
     config.data.test_fraction = 0.1
     config.data.fps = 15
     config.loss.name = "hinge"
-    config.model.dcgan3d.discriminator.spectral_norm = True
+    config.model.generator.name = "resnet3d"
+    g, d = config.model.resnet3d.generator, config.model.resnet3d.discriminator
+    g.channels = d.channels = 16
+    g.max_channels = d.max_channels = 128
+    d.frames = 4  # the dual D's per-frame head, beside the video head at full resolution
+    config.train.augment = "color,translation,cutout"
+    config.train.beta1 = 0.0
+    config.train.g_lr, config.train.d_lr = 4e-4, 8e-4
+    config.train.precision = "auto"
     config.train.batch_size = 16
     config.train.steps = 50_000
     config.train.log_every = 50
