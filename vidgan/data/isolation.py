@@ -84,6 +84,7 @@ def isolated_map(fn: Callable, items: Iterable, workers: int,
     context.set_forkserver_preload(["vidgan.data"])
     fault = os.environ.get(FAULT_ENV, "")
     pool = pebble.ProcessPool(max_workers=workers, context=context)
+    finished = False  # every item done: the idle workers may exit on their own
     try:
         todo = iter(items)
         pending: collections.deque = collections.deque()
@@ -97,6 +98,7 @@ def isolated_map(fn: Callable, items: Iterable, workers: int,
             while stop and pending and not (stop.requested or pending[0].done()):
                 concurrent.futures.wait([pending[0]], timeout=0.5)  # a stop need not wait
             if not pending or (stop and stop.requested and not pending[0].done()):
+                finished = not pending
                 return
             try:
                 result = pending.popleft().result()
@@ -112,7 +114,13 @@ def isolated_map(fn: Callable, items: Iterable, workers: int,
                 return
             yield result
     finally:
-        pool.stop()  # ends the workers, and any item still running (a stop, an error)
+        # close: no new worker starts (stopping the pool while it forks a replacement
+        # worker left that child a lock already gone, and it printed a traceback); stop:
+        # ends the workers, and any item still running (a stop, an error).
+        if finished:
+            pool.close()
+        else:
+            pool.stop()
         pool.join()
 
 
