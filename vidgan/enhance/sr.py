@@ -28,7 +28,6 @@ from vidgan import pixels
 from vidgan.metrics import quality
 from vidgan.config import Config, ConfigError, validate_sr
 from vidgan.training import workdir as workdir_lib
-from vidgan.training.optimizers import FusedAdam
 from vidgan.training.strategy import make_strategy
 
 
@@ -157,7 +156,7 @@ class SRTrainer:
             self.network = SRNet(sr.scale, sr.channels, sr.frames, name="sr_network")
             self.network.build_for(config.data.height // sr.scale, config.data.width // sr.scale)
             schedule = keras.optimizers.schedules.CosineDecay(sr.lr, t.steps)
-            self.optimizer = FusedAdam(schedule)
+            self.optimizer = keras.optimizers.Adam(schedule)
             self.optimizer.build(self.network.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)

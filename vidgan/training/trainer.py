@@ -27,7 +27,6 @@ from vidgan.config import Config, ConfigError
 from vidgan.models import sampling
 from vidgan.training.ema import update_ema
 from vidgan.training.loop import TrainingLoop
-from vidgan.training.optimizers import FusedAdam
 from vidgan.training import streams as rng_streams
 from vidgan.training.streams import Streams
 from vidgan.training.schedules import learning_rate
@@ -46,7 +45,8 @@ class Trainer:
                  strategy: tf.distribute.Strategy | None = None):
         # With data.labels, the classes come from the data (and go to config.json).
         config = data_lib.with_class_names(config)
-        self.config, self.workdir = config, workdir
+        self.config = config
+        self.workdir = workdir
         self.strategy = strategy or make_strategy(config.train)
         self.global_batch = config.train.batch_size
         self.streams = Streams(config.train.seed, self.global_batch)
@@ -71,7 +71,7 @@ class Trainer:
             models.build(self.generator, self.discriminator)
             models.build(self.ema_generator)
             self.ema_generator.set_weights(self.generator.get_weights())
-            adam = functools.partial(FusedAdam, beta_1=t.beta1, beta_2=t.beta2)
+            adam = functools.partial(keras.optimizers.Adam, beta_1=t.beta1, beta_2=t.beta2)
             self.g_optimizer = adam(learning_rate(t.g_lr, t.lr_decay_from, t.steps))
             self.d_optimizer = adam(learning_rate(t.d_lr, t.lr_decay_from, t.steps * t.n_critic))
             if self.precision == "mixed_float16":  # float16 gradients underflow without it
