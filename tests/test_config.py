@@ -3,6 +3,7 @@
 import copy
 import dataclasses
 import importlib.util
+import math
 import os
 
 import ml_collections
@@ -170,6 +171,8 @@ INVALID = [
      "model.resnet3d.discriminator.conv"),
     ([("model.generator.name", "resnet3d"), ("model.resnet3d.generator.upsample", "bicubic")],
      "model.resnet3d.generator.upsample"),
+    ([("model.generator.name", "resnet3d"), ("model.resnet3d.generator.mask_bias", math.nan)],
+     "model.resnet3d.generator.mask_bias must be finite"),
     ([("model.generator.name", "resnet3d"), ("model.resnet3d.generator.time_padding", "wrap")],
      "model.resnet3d.generator.time_padding"),
     ([("model.generator.name", "resnet3d"), ("model.resnet3d.generator.max_channels", 8)],
