@@ -75,6 +75,11 @@ VARIANTS = {
     "preset": {},  # the experiment as it is
     "preset-noaug": {"train.augment": ""},
     "dcgan3d+aug": {"model.generator.name": "dcgan3d", "train.augment": AUGMENT},
+    # experiments/videos.py before it became the resnet3d recipe (dcgan3d 64..512, spectral
+    # norm in D, Adam(2e-4, beta_1 0.5); hinge as now), with DiffAugment
+    "dcgan3d-old-videos+aug": {
+        "model.generator.name": "dcgan3d", "model.dcgan3d.discriminator.spectral_norm": True,
+        "train.augment": AUGMENT, "train.beta1": 0.5, "train.g_lr": 2e-4, "train.d_lr": 2e-4},
     "resnet3d": {"model.generator.name": "resnet3d", "train.augment": ""},
     "resnet3d+aug": {"model.generator.name": "resnet3d", "train.augment": AUGMENT},
     # The quickstart's recipe (widths, dual D, optimizer) on another setting's data

@@ -129,3 +129,20 @@ def test_benchmark_overrides_parse_json_values_and_refuse_malformed_items():
                      ("train.augment=cutout", "Expecting value")):
         with pytest.raises(SystemExit, match=why):
             parse_overrides([bad])
+
+
+def test_every_quality_variant_is_a_valid_config_in_every_setting():
+    """benchmarks/quality.py's named variants build (a field the chosen family does not use
+    would be refused), and the videos setting's recipe variant is experiments/videos.py."""
+    sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+    import quality  # noqa: PLC0415
+
+    for setting in quality.SETTINGS:
+        for name, overrides in quality.VARIANTS.items():
+            config = quality.make_config(setting, overrides, 1.0)
+            assert config.train.time_budget_minutes == 1.0, (setting, name)
+    assert (quality.make_config("videos", quality.VARIANTS["resnet3d-recipe+aug"], 45.0)
+            == quality.make_config("videos", {}, 45.0))
+    old = quality.make_config("videos", quality.VARIANTS["dcgan3d-old-videos+aug"], 45.0)
+    assert old.model.generator.name == "dcgan3d" and old.train.beta1 == 0.5
+    assert old.model.dcgan3d.generator.channels == 64  # the family's own defaults again
