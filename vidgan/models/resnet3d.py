@@ -256,7 +256,7 @@ class ResNet3DGenerator(Generator):
         if self.to_flow is None:
             base = ops.cast(last, "float32")[:, None]  # [B, 1, H, W, 3]
         else:
-            flow = ops.cast(self.to_flow(x), "float32")  # [B, T, H, W, 2]
+            flow = self.to_flow(x)  # float32 (the head's own policy) [B, T, H, W, 2]
             base = layers.warp(last, flow)  # [B, T, H, W, 3]
         return mask * base + (1.0 - mask) * drawn
 
