@@ -13,7 +13,8 @@
 3. Generates `videos_per_class` videos of every digit (export's seeds 0.., label = the
    digit) and classifies every frame: the share of frames recognised as the asked digit,
    overall and per digit, and what each digit's frames are read as (a confusion table).
-   The untrained generator's share is the chance baseline;
+   The untrained generator's share is the chance baseline; the trained generator is
+   judged as exported (EMA weights) and as trained (raw weights);
    --measure_every also measures it during training (a curve: is the share still rising?).
 """
 
@@ -92,14 +93,18 @@ def train_classifier(data, tiny: bool) -> tuple[keras.Model, float]:
     return model, accuracy
 
 
-def recognised(trainer: Trainer, classifier: keras.Model, per_class: int) -> dict:
+def recognised(trainer: Trainer, classifier: keras.Model, per_class: int,
+               raw: bool = False) -> dict:
     """Share of generated frames the classifier reads as the asked digit (EMA generator,
-    export's seeds 0..per_class-1 for every digit)."""
+    or with `raw` the trained generator itself; export's seeds 0..per_class-1 for every
+    digit)."""
     k = trainer.generator.num_classes
     seeds = tf.tile(tf.range(per_class, dtype=tf.int64), [k])
     inputs = sampling.draw_noise(trainer.input_specs, sampling.seed_pairs_for_seeds(seeds))
     inputs["label"] = tf.repeat(tf.range(k, dtype=tf.int32), per_class)
-    videos = np.concatenate([trainer.sample({n: v[i:i + 64] for n, v in inputs.items()})
+    make = ((lambda x: trainer.generator(x, training=False).numpy()) if raw
+            else trainer.sample)
+    videos = np.concatenate([make({n: v[i:i + 64] for n, v in inputs.items()})
                              for i in range(0, k * per_class, 64)])
     frames = (videos[..., :1] + 1.0) / 2.0  # [N, T, H, W, 1]
     n, t = frames.shape[:2]
@@ -168,13 +173,16 @@ def main() -> None:
         steps = TrainingLoop(trainer, extra_actions=tuple(during)).run()
         train_seconds = time.perf_counter() - start
         trained = recognised(trainer, classifier, per_class)
+        # The raw generator too: does the EMA (averaged weights, the raw batch-norm
+        # statistics) blend class mappings that moved during training?
+        trained_raw = recognised(trainer, classifier, per_class, raw=True)
     record = {"experiment": "moving_digits.py:labels" + ("_tiny" if args.tiny else ""),
               "overrides": overrides,
               "steps": steps, "train_seconds": round(train_seconds, 1),
               "precision": trainer.precision,
               "classifier_real_accuracy": real_accuracy,
               "videos_per_class": per_class, "frames_per_video": config.data.num_frames,
-              "untrained": untrained, "trained": trained,
+              "untrained": untrained, "trained": trained, "trained_raw_generator": trained_raw,
               "during_training": during[0].curve if during else [],
               "machine": {"cpus": os.cpu_count(), "tensorflow": tf.__version__}}
     print(json.dumps(record), flush=True)
