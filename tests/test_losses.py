@@ -398,3 +398,23 @@ def test_top_k_weights_keep_the_best_rated_fakes_of_the_global_batch():
     # Annealed: halfway through 100 steps towards 0.25 the share is 0.625: 5 of 8 kept.
     np.testing.assert_allclose(_top_k(one_device(), scores, 0.25, step=50, anneal=100),
                                np.array([1, 0, 1, 1, 0, 1, 1, 0]) * 8 / 5, rtol=1e-6)
+
+
+def test_reconstruction_is_l1_over_the_frames_after_the_context():
+    """loss.reconstruction * mean |fake - real| per clip over frames k.. only (the first k
+    are the context, which the model is given); {} when the weight is 0."""
+    from types import SimpleNamespace
+
+    def config(weight, k):
+        return SimpleNamespace(loss=SimpleNamespace(reconstruction=weight),
+                               data=SimpleNamespace(context_frames=k))
+
+    rng = np.random.default_rng(0)
+    fake = rng.uniform(-1, 1, (3, 5, 4, 4, 3)).astype(np.float32)
+    real = rng.uniform(-1, 1, (3, 5, 4, 4, 3)).astype(np.float32)
+    real[:, :2] = 9.0  # context frames: far off, and never counted with k = 2
+    got = losses.reconstruction(tf.constant(fake), tf.constant(real), config(2.5, 2))
+    expected = 2.5 * np.abs(fake[:, 2:].astype(np.float64) - real[:, 2:]).mean(axis=(1, 2, 3, 4))
+    assert set(got) == {"reconstruction"}
+    np.testing.assert_allclose(got["reconstruction"].numpy(), expected, rtol=1e-5)
+    assert losses.reconstruction(tf.constant(fake), tf.constant(real), config(0.0, 2)) == {}

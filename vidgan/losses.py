@@ -165,6 +165,19 @@ def top_k_weights(scores: tf.Tensor, step: tf.Tensor, config) -> tf.Tensor:
     return tf.cast(tf.cast(mine, tf.float32) < k, tf.float32) * (total / k)
 
 
+# --- Reconstruction (context models) ------------------------------------------
+def reconstruction(fake: tf.Tensor, real: tf.Tensor, config) -> dict[str, tf.Tensor]:
+    """A context model's L1 term beside its GAN loss (SAVP, Lee et al. 2018):
+    {"reconstruction": loss.reconstruction * mean |fake - real| over the generated frames
+    (k = data.context_frames on), [B]}, for fake and real [B, T, H, W, 3] whose first k
+    frames are the same context; {} when off."""
+    weight, k = config.loss.reconstruction, config.data.context_frames
+    if not weight:
+        return {}
+    gap = tf.abs(tf.cast(fake[:, k:], tf.float32) - tf.cast(real[:, k:], tf.float32))
+    return {"reconstruction": weight * tf.reduce_mean(gap, axis=[1, 2, 3, 4])}
+
+
 # --- Penalties ----------------------------------------------------------------
 def _input_gradient_norm_sq(discriminator: Callable, x: tf.Tensor) -> tf.Tensor:
     """||d sum(D(x_i)) / d x_i||^2 per example: [B, ...] -> [B]."""

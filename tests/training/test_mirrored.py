@@ -34,7 +34,8 @@ def test_mirrored_matches_one_device(tiny_config, tmp_path, case):
             "data.labels": True, "model.resnet3d.discriminator.frames": 2})
     elif case == "resnet3d+context":  # the context encoder, the first frames given, the blend
         config = _family(tiny_config, "resnet3d", **updates, **{
-            "data.context_frames": 2, "model.resnet3d.generator.blend_last": True})
+            "data.context_frames": 2, "model.resnet3d.generator.blend_last": True,
+            "loss.reconstruction": 1.0})  # + the L1 on the frames after the context
     elif case == "motion":  # motion codes per example, (2+1)D and 2D blocks, dual D
         config = _family(tiny_config, "motion", **updates)
     elif case == "vgan":  # two streams, the mask penalty averaged over the global batch

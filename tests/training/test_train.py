@@ -14,7 +14,7 @@ from helpers import one_device as _one_device
 from helpers import with_family
 from vidgan import losses
 from vidgan.config import override
-from vidgan.training import NonFiniteLossError, Trainer
+from vidgan.training import NonFiniteLossError, Trainer, streams
 
 
 def _values(variables):
@@ -112,6 +112,30 @@ def test_top_k_trains_the_generator_on_its_best_rated_fakes(tiny_config, tmp_pat
         np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-6, atol=1e-7)
     assert any(not np.allclose(x.numpy(), y.numpy()) for x, y in zip(
         full.generator.trainable_variables, top.generator.trainable_variables))
+
+
+def test_reconstruction_adds_the_l1_of_the_frames_after_the_context(tiny_config, tmp_path):
+    """loss.reconstruction (context models): on the same weights and batch, G's loss is the
+    GAN loss plus the logged L1 term, which is the weight times mean |fake - real| over
+    the generated frames; D's update is untouched, G's differs."""
+    context = {"data.context_frames": 2}
+    plain = Trainer(_family(tiny_config, "resnet3d", **context), str(tmp_path / "plain"),
+                    _one_device())
+    l1 = Trainer(_family(tiny_config, "resnet3d", **context, **{"loss.reconstruction": 3.0}),
+                 str(tmp_path / "l1"), _one_device())
+    _copy_weights(plain, l1)
+    batch = next(iter(l1.dataset(0)))  # the G update's real batch (n_critic 1)
+    inputs = l1._generator_inputs(batch, tf.constant(0, tf.int64), streams.LATENTS_G)
+    fake = l1.generator(inputs, training=True).numpy()
+    expected = 3.0 * np.abs(fake[:, 2:] - batch["video"].numpy()[:, 2:]).mean()
+    a, b = plain.train_step(plain.iterator(0)), l1.train_step(l1.iterator(0))
+    np.testing.assert_allclose(a["loss/d"], b["loss/d"], rtol=1e-6)
+    np.testing.assert_allclose(b["loss/g_reconstruction"], expected, rtol=1e-4)
+    np.testing.assert_allclose(b["loss/g"], a["loss/g"] + b["loss/g_reconstruction"],
+                               rtol=1e-5)
+    assert "loss/g_reconstruction" not in a
+    assert any(not np.allclose(x.numpy(), y.numpy()) for x, y in zip(
+        plain.generator.trainable_variables, l1.generator.trainable_variables))
 
 
 @pytest.mark.parametrize("n_critic", [1, 2])

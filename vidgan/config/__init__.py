@@ -192,6 +192,9 @@ def validate(config: Config) -> None:
     _validate_model(config)
     validate_loss(config.loss)
     validate_train(t)
+    require(not config.loss.reconstruction or d.context_frames > 0,
+            "loss.reconstruction needs a context model (data.context_frames > 0): it "
+            "compares the generated frames with the real ones after the context")
     require(t.fvd_every == 0 or d.num_frames >= 9,
             f"train.fvd_every needs data.num_frames >= 9 (I3D pools time by 8 and then "
             f"by 2), got {d.num_frames}")

@@ -108,6 +108,10 @@ class LossConfig:
     # top_k_steps steps (1.0: every fake, no extra ops)
     top_k: float = 1.0
     top_k_steps: int = 0
+    # Context models (data.context_frames > 0): G's loss also counts this weight times the
+    # mean |fake - real| over the frames after the context (SAVP's L1 beside the GAN
+    # loss, Lee et al. 2018); 0: off. It pulls the futures towards the mean: blurrier.
+    reconstruction: float = 0.0
 
 
 def validate_loss(l: LossConfig) -> None:
@@ -119,6 +123,7 @@ def validate_loss(l: LossConfig) -> None:
     require(l.penalty_every >= 1, "loss.penalty_every must be >= 1")
     require(0 < l.top_k <= 1, "loss.top_k is a share of the batch: it must be in (0, 1]")
     require(l.top_k_steps >= 0, "loss.top_k_steps must be >= 0")
+    require(0 <= l.reconstruction < math.inf, "loss.reconstruction must be finite and >= 0")
 
 
 @dataclasses.dataclass(frozen=True)

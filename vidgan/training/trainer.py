@@ -28,7 +28,6 @@ from vidgan.models import sampling
 from vidgan.training.ema import update_ema
 from vidgan.training.loop import TrainingLoop
 from vidgan.training import streams as rng_streams
-from vidgan.training.streams import Streams
 from vidgan.training.schedules import learning_rate
 from vidgan.training.workers import Workers
 from vidgan.training.strategy import check_batch, make_strategy
@@ -49,7 +48,7 @@ class Trainer:
         self.workdir = workdir
         self.strategy = strategy or make_strategy(config.train)
         self.global_batch = config.train.batch_size
-        self.streams = Streams(config.train.seed, self.global_batch)
+        self.streams = rng_streams.Streams(config.train.seed, self.global_batch)
         self.replicas = self.strategy.num_replicas_in_sync
         check_batch(self.global_batch, self.strategy)  # a strategy passed in, too
         self.loss = losses_lib.LOSSES[losses_lib.loss_name(config)]
@@ -267,10 +266,11 @@ class Trainer:
         return metrics_, grad_norm
 
     def _generate(self, batch: dict, step: tf.Tensor) -> tuple[tf.Tensor, dict]:
-        """The G update's fakes [B_local, T, H, W, 3] and the generator's own loss terms
-        per clip (VGAN's mask penalty), {name: [B_local]}."""
+        """The G update's fakes [B_local, T, H, W, 3] and G's own loss terms per clip
+        (VGAN's mask penalty, a context model's L1), {name: [B_local]}."""
         inputs = self._generator_inputs(batch, step, rng_streams.LATENTS_G)
-        return self.generator(inputs, training=True, return_losses=True)
+        fake, own = self.generator(inputs, training=True, return_losses=True)
+        return fake, {**own, **losses_lib.reconstruction(fake, batch["video"], self.config)}
 
     def _g_update(self, batch: dict, step: tf.Tensor, tape: tf.GradientTape | None = None,
                   made: tuple | None = None) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
