@@ -1,7 +1,9 @@
 """FVD/KVD evaluation (vidgan.evaluation, `vidgan evaluate`) and FVD during training.
 
 Everything I3D-bound runs at tiny protocols (4-8 clips, 16 frames; I3D sees every clip at
-224 x 224, ~0.5 s a clip on 2 cores), with one I3D for the in-process tests. The real
+224 x 224, ~0.5 s a clip on 2 cores), with one I3D for the in-process tests that check
+numbers; the tests of orchestration (the cache, its keys, seeds) use a fake feature
+network instead. The real
 feature cache is always isolated: VIDGAN_CACHE points at a tmp dir holding a symlink
 `i3d` -> the real weights folder, so nothing is written to the user's ~/.cache/vidgan.
 
@@ -67,6 +69,40 @@ def weights() -> str:
 def extractor(weights):
     """One I3D for every in-process test (loading it takes seconds)."""
     return evaluation.FeatureExtractor(weights)
+
+
+class FakeExtractor:
+    """Stands in for evaluation.FeatureExtractor where a test checks orchestration
+    (caching, keys, seeds, bookkeeping), not I3D's numbers: uint8 [N, T, H, W, 3] ->
+    float32 [N, 400], a fixed nonlinear projection of coarse pixel statistics (the mean
+    and spread of each half of the clip in time, height and width), so other clips give
+    other features, in milliseconds instead of ~0.5 s a clip."""
+
+    weights = "fake feature network"
+    weights_sha256 = "fake"  # a cache key of its own: never mixed with I3D's features
+
+    def __init__(self):
+        self.calls = 0
+        self._project = np.random.default_rng(0).normal(size=(26, i3d.NUM_CLASSES))
+
+    def __call__(self, videos: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        x = np.asarray(videos, np.float64) / 255.0  # [N, T, H, W, 3]
+        parts = [x] + [half for axis in (1, 2, 3) for half in np.array_split(x, 2, axis=axis)]
+        stats = [p.mean(axis=(1, 2, 3, 4)) for p in parts]  # 7 means [N]
+        stats += [p.std(axis=(1, 2, 3, 4)) for p in parts]  # 7 spreads [N]
+        stats += list(x.mean(axis=(1, 2, 3)).T) + list(x.std(axis=(1, 2, 3)).T)  # per color
+        stats += [x[:, 1:].mean(axis=(1, 2, 3, 4)) - x[:, :-1].mean(axis=(1, 2, 3, 4)),
+                  np.abs(np.diff(x, axis=1)).mean(axis=(1, 2, 3, 4)),
+                  np.abs(np.diff(x, axis=2)).mean(axis=(1, 2, 3, 4)),
+                  np.abs(np.diff(x, axis=3)).mean(axis=(1, 2, 3, 4)),
+                  x.max(axis=(1, 2, 3, 4)), x.min(axis=(1, 2, 3, 4))]
+        return np.tanh(np.stack(stats, axis=1) @ self._project).astype(np.float32)
+
+
+@pytest.fixture
+def fake_extractor() -> FakeExtractor:
+    return FakeExtractor()
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +184,8 @@ def test_evaluate_refuses_more_frames_than_the_generator_makes(tiny_config, tmp_
 
 
 # --- 2. the real-feature cache -----------------------------------------------------------------
-def test_real_features_cache_hits_and_keys(extractor, cache):
+def test_real_features_cache_hits_and_keys(fake_extractor, cache):
+    extractor = fake_extractor
     data = tiny16_config().data
     cfg = real_config(data, P4)
     first, path, cached = evaluation.real_features(cfg, P4, extractor, progress=False)
@@ -175,11 +212,17 @@ def test_real_features_cache_hits_and_keys(extractor, cache):
                                                       extractor, progress=False)
     assert not cached5 and path5 not in (path, path4) and feats3.shape == (3, i3d.NUM_CLASSES)
     assert len(fvd_real_files(cache)) == 3
+    # The network's checksum is part of the key: another network, another file.
+    other_net = FakeExtractor()
+    other_net.weights_sha256 = "another"
+    _, path6, cached6 = evaluation.real_features(cfg, P4, other_net, progress=False)
+    assert not cached6 and path6 != path and len(fvd_real_files(cache)) == 4
 
 
-def test_real_features_cache_follows_video_files(extractor, cache, tmp_path, monkeypatch):
+def test_real_features_cache_follows_video_files(fake_extractor, cache, tmp_path, monkeypatch):
     """video_files data: rewriting one video (other content, size and mtime) computes the
     features again; cache=False neither reads nor writes the cache."""
+    extractor = fake_extractor
     folder = tmp_path / "videos"
     folder.mkdir()
     videos = [write_video(folder / f"v{i}.avi", video_id=i) for i in range(3)]
@@ -200,7 +243,7 @@ def test_real_features_cache_follows_video_files(extractor, cache, tmp_path, mon
     changed, path3, cached3 = evaluation.real_features(cfg, protocol, extractor,
                                                        progress=False)
     assert not cached3 and path3 != path
-    assert not np.allclose(changed, first, atol=1e-3)  # the new content reached I3D
+    assert not np.allclose(changed, first, atol=1e-3)  # the new content was judged
 
     # cache=False: computed (the same features as the cached run), nothing written.
     empty = tmp_path / "empty_cache"
@@ -265,7 +308,8 @@ def test_fvd_of_the_same_real_clips_twice_is_zero(extractor, real_sets):
     assert fvd_lib.fvd(real_sets[0], again) < 1e-4 * between
 
 
-def test_generated_features_are_deterministic(extractor, run):
+def test_generated_features_are_deterministic(fake_extractor, run):
+    extractor = fake_extractor
     source = evaluation.source_from_workdir(run.workdir)
     first = evaluation.generated_features(source, P4, extractor, progress=False)
     second = evaluation.generated_features(source, P4, extractor, progress=False)
