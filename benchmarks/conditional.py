@@ -30,10 +30,12 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from overrides import add_override_flag, parse_overrides  # noqa: E402
 from vidgan import runtime  # noqa: E402
 
 runtime.keep_freed_memory()  # as the `vidgan` command does
 
+from absl import logging  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -151,12 +153,12 @@ def main() -> None:
     parser.add_argument("--measure_every", type=int, default=0,
                         help="> 0: also measure the share every this many steps")
     parser.add_argument("--tiny", action="store_true")
-    parser.add_argument("--override", action="append", default=[],
-                        help="config override, FIELD=JSON_VALUE (repeatable)")
+    add_override_flag(parser, "config override, FIELD=JSON_VALUE (repeatable)")
     parser.add_argument("--json", default="")
     args = parser.parse_args()
-    overrides = dict((item.split("=", 1)[0], json.loads(item.split("=", 1)[1]))
-                     for item in args.override)
+    # The training loop's progress lines (step, losses, steps/s, ETA) during long runs.
+    logging.set_verbosity(logging.INFO)
+    overrides = parse_overrides(args.override)
     config = load_config(args.tiny, args.budget_minutes, overrides)
     per_class = 2 if args.tiny else args.videos_per_class
     started = time.perf_counter()

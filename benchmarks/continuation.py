@@ -41,6 +41,7 @@ from vidgan import runtime  # noqa: E402
 
 runtime.keep_freed_memory()  # as the `vidgan` command does
 
+from absl import logging  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -135,6 +136,8 @@ def main() -> None:
     parser.add_argument("--json", default="")
     add_override_flag(parser, "config override on the preset, FIELD=JSON_VALUE (repeatable)")
     args = parser.parse_args()
+    # The training loop's progress lines (step, losses, steps/s, ETA) during long runs.
+    logging.set_verbosity(logging.INFO)
     updates = parse_overrides(args.override)
     config = load_config(args.task, args.tiny, args.budget_minutes, args.test_fraction,
                          updates)

@@ -42,6 +42,7 @@ from vidgan import runtime  # noqa: E402
 
 runtime.keep_freed_memory()  # as the `vidgan` command does
 
+from absl import logging  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from vidgan import config as config_lib  # noqa: E402
@@ -198,6 +199,8 @@ def main() -> None:
     parser.add_argument("--json", default="")
     parser.add_argument("--gif_dir", default="benchmarks/results/quality_gifs")
     args = parser.parse_args()
+    # The training loop's progress lines (step, losses, steps/s, ETA) during long runs.
+    logging.set_verbosity(logging.INFO)
     if args.budget_minutes is None:
         args.budget_minutes = DEFAULT_BUDGET[args.setting]
     extra = parse_overrides(args.override)
