@@ -168,9 +168,9 @@ def top_k_weights(scores: tf.Tensor, step: tf.Tensor, config) -> tf.Tensor:
 # --- Reconstruction (context models) ------------------------------------------
 def reconstruction(fake: tf.Tensor, real: tf.Tensor, config) -> dict[str, tf.Tensor]:
     """A context model's L1 term beside its GAN loss (SAVP, Lee et al. 2018):
-    {"reconstruction": loss.reconstruction * mean |fake - real| over the generated frames
-    (k = data.context_frames on), [B]}, for fake and real [B, T, H, W, 3] whose first k
-    frames are the same context; {} when off."""
+    {"reconstruction": loss.reconstruction * mean |fake - real| over frames k..T-1 (the
+    generated ones; k = data.context_frames), [B]}, for fake and real [B, T, H, W, 3]
+    whose first k frames are the same context; {} when off."""
     weight, k = config.loss.reconstruction, config.data.context_frames
     if not weight:
         return {}
