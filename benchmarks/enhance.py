@@ -27,6 +27,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+import vidgan  # noqa: E402,F401  (before TensorFlow: it switches oneDNN's kernels on)
 import tensorflow as tf  # noqa: E402
 
 from timing import median_seconds  # noqa: E402  (benchmarks/timing.py)

@@ -25,6 +25,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
+import vidgan  # noqa: E402,F401  (before TensorFlow: it switches oneDNN's kernels on)
 import tensorflow as tf  # noqa: E402
 
 from vidgan import export as export_lib  # noqa: E402

@@ -22,6 +22,7 @@ import statistics
 import tempfile
 import time
 
+import vidgan  # noqa: E402,F401  (before TensorFlow: it switches oneDNN's kernels on)
 import tensorflow as tf
 
 from vidgan import config as config_lib

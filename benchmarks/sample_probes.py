@@ -28,6 +28,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
+import vidgan  # noqa: E402,F401  (before TensorFlow: it switches oneDNN's kernels on)
 import tensorflow as tf  # noqa: E402
 
 from vidgan import data as data_lib  # noqa: E402

@@ -48,6 +48,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+import vidgan  # noqa: E402,F401  (before TensorFlow: it switches oneDNN's kernels on)
 import tensorflow as tf  # noqa: E402
 from absl import logging  # noqa: E402
 

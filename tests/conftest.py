@@ -7,6 +7,8 @@ import types
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
+
+import vidgan  # noqa: E402,F401  (before TensorFlow: it switches oneDNN's kernels on)
 import tensorflow as tf  # noqa: E402
 
 from vidgan.training import split_cpu  # noqa: E402

@@ -1,4 +1,4 @@
-"""vidgan.runtime.keep_freed_memory: freed memory is reused, not faulted back in."""
+"""vidgan.runtime and vidgan's import: malloc keeps freed memory; bfloat16, oneDNN per CPU."""
 
 import os
 import subprocess
@@ -52,3 +52,24 @@ def test_auto_precision_follows_the_hardware(monkeypatch):
     with open("/proc/cpuinfo") as f:
         flags = f.read()
     assert runtime.fast_bfloat16() == ("avx512_bf16" in flags or "amx_bf16" in flags)
+
+
+_ONEDNN_PROBE = """
+import vidgan, tensorflow
+from tensorflow.python.util import _pywrap_util_port
+print(_pywrap_util_port.IsMklEnabled())
+"""
+
+
+def test_importing_vidgan_first_turns_onednn_on_unless_opted_out():
+    """TensorFlow's wheels leave oneDNN off on AVX2-only CPUs (2.5x slower convs);
+    vidgan switches it on when imported before TensorFlow, and TF_ENABLE_ONEDNN_OPTS=0
+    still turns it off."""
+    def enabled(**env) -> str:
+        base = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+        return subprocess.run([sys.executable, "-c", _ONEDNN_PROBE],
+                              env={**base, "PYTHONPATH": REPO, **env}, capture_output=True,
+                              text=True, check=True, timeout=120).stdout.split()[-1]
+
+    assert enabled() == "True"
+    assert enabled(TF_ENABLE_ONEDNN_OPTS="0") == "False"
