@@ -27,22 +27,25 @@ def _family(config, family: str, **updates):
 # their count; BN not synchronized; latents, labels or augmentations drawn per replica)
 # changes the losses checked at every step or whole gradients by tens of percent.
 
-def _first_moments(trainer) -> dict[str, np.ndarray]:
-    """Adam's first moment of every trainable variable (linear in the gradients)."""
-    moments = {}
-    for model, optimizer in ((trainer.generator, trainer.g_optimizer),
-                             (trainer.discriminator, trainer.d_optimizer)):
-        for v, m in zip(model.trainable_variables, optimizer._momentums):
-            moments[v.path] = m.numpy()
-    return moments
+def _first_moments(trainer, model: str) -> dict[str, np.ndarray]:
+    """Adam's first moment of each trainable variable of `model` (linear in gradients)."""
+    optimizer = trainer.g_optimizer if model == "generator" else trainer.d_optimizer
+    variables = getattr(trainer, model).trainable_variables
+    return {v.path: m.numpy() for v, m in zip(variables, optimizer._momentums, strict=True)}
 
 
 def _assert_same_gradients(single, mirrored) -> None:
-    """Each variable's gradient (via Adam's first moment) agrees to 10 % in L2 norm."""
-    a, b = _first_moments(single), _first_moments(mirrored)
-    for path, m in a.items():
-        error = np.linalg.norm(b[path] - m) / max(np.linalg.norm(m), 1e-12)
-        assert error <= 0.1, f"{path}: gradients differ by {error:.1%} of their norm"
+    """Each variable's gradient (via Adam's first moment) agrees to 10 % in L2 norm, or
+    to 1e-5 of the whole model's gradient norm: some gradients are zero but for round-off
+    (a relativistic D's logit bias: it cancels in D(real) - D(fake))."""
+    for model in ("generator", "discriminator"):
+        a, b = _first_moments(single, model), _first_moments(mirrored, model)
+        total = np.sqrt(sum(np.sum(m ** 2) for m in a.values()))
+        for path, m in a.items():
+            error, norm = np.linalg.norm(b[path] - m), np.linalg.norm(m)
+            assert error <= 0.1 * norm + 1e-5 * total, (
+                f"{path}: gradients differ by {error:.3g} (their norm {norm:.3g}, the "
+                f"model's {total:.3g})")
 
 
 def _assert_same_weights(single, mirrored, train, steps: int) -> None:
