@@ -35,7 +35,7 @@ setuptools.setup(
         # A process pool that survives a crashed worker and has per-task timeouts: native
         # decoders run in it, so a crash or hang on one file costs that file (data.isolation).
         "pebble>=5.1,<6",
-        # Only its pure-TF ops load on TF 2.21 (see BUILD.md); used by later passes.
+        # Only its pure-TF ops load on TF 2.21 (see BUILD.md); the sharpen pass's blur uses one.
         "tensorflow-io>=0.37,<0.38",
     ],
     extras_require={

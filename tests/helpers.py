@@ -16,6 +16,14 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The real clips CI has beside the checkout (a user's machine does not: tests skip).
 SHARED_VIDEOS = os.path.join(os.path.dirname(REPO), "shared", "data", "videos")
+NO_SHARED_VIDEOS = f"no shared real videos at {os.path.normpath(SHARED_VIDEOS)} (CI has them)"
+
+
+def require_shared_videos() -> list[str]:
+    """The shared real clips' paths, sorted; skips the test (with the reason) without them."""
+    if not os.path.isdir(SHARED_VIDEOS):
+        pytest.skip(NO_SHARED_VIDEOS)
+    return sorted(os.path.join(SHARED_VIDEOS, n) for n in os.listdir(SHARED_VIDEOS))
 
 
 def cpu_devices() -> list[str]:
@@ -23,6 +31,13 @@ def cpu_devices() -> list[str]:
     from vidgan.training import split_cpu  # noqa: PLC0415
 
     return split_cpu(2)
+
+
+def latents(batch: int, z_dim: int, seed: int = 0, stream: int = 3):
+    """A fixed batch of N(0, 1) latents [batch, z_dim] (stateless: the same every run)."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    return tf.random.stateless_normal([batch, z_dim], seed=[seed, stream])
 
 
 def one_device():
@@ -48,10 +63,10 @@ def copy_weights(source, target) -> None:
 
 
 def with_family(config, family: str, updates: dict | None = None,
-                discriminator: str = "auto"):
+                discriminator: str = "auto", **more):
     """`config` (a tiny one) with another generator family and discriminator (default:
     the family's own), both at their family's tiny widths, then `updates` ({"dotted.field":
-    value}) applied."""
+    value}) and `more` (the same, as keywords: **{"loss.name": ...}) applied."""
     from vidgan import config as config_lib  # noqa: PLC0415
     from vidgan import models  # noqa: PLC0415
 
@@ -62,7 +77,7 @@ def with_family(config, family: str, updates: dict | None = None,
     d = models.discriminator_family(cd.model)
     models.FAMILIES[family].tiny(cd.model[family].generator)
     models.FAMILIES[d].tiny(cd.model[d].discriminator)
-    return config_lib.override(config_lib.from_dict(cd), updates or {})
+    return config_lib.override(config_lib.from_dict(cd), {**(updates or {}), **more})
 
 
 # --- the CLI in subprocesses -------------------------------------------------------------------

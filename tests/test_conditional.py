@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from helpers import REPO, with_family
+from helpers import one_device as _one_device
 from vidgan import config as config_lib
 from vidgan import data as data_lib
 from vidgan import evaluation
@@ -24,10 +25,6 @@ from vidgan import synthesis
 from vidgan.data import synthetic, video_io
 from vidgan.models import layers
 from vidgan.training import Trainer
-
-
-def _one_device():
-    return tf.distribute.OneDeviceStrategy("/cpu:0")
 
 
 def labelled(tiny_config, **updates):

@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from helpers import REPO, last_line, vidgan, with_family, write_video
+from helpers import one_device as _one_device
 from vidgan import config as config_lib
 from vidgan import continuation
 from vidgan import data as data_lib
@@ -21,10 +22,6 @@ from vidgan import synthesis
 from vidgan.data import video_io
 from vidgan.training import Trainer
 
-
-
-def _one_device():
-    return tf.distribute.OneDeviceStrategy("/cpu:0")
 
 
 def with_context(tiny_config, k: int, **updates):

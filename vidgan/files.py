@@ -1,6 +1,7 @@
 """Writing files so that readers never see half of one: write a temporary file beside the
 target, then rename it over the target (atomic on POSIX within one file system). A crash
-or an error leaves the previous file, or none, and no temporary behind."""
+or an error leaves the previous file, or none, and no temporary behind. And the one check
+that a folder (local or a TensorFlow file system's, e.g. gs://) can be written."""
 
 from __future__ import annotations
 
@@ -33,7 +34,18 @@ def write_json(path: str, value, indent: int = 2) -> None:
         json.dump(value, f, indent=indent)
 
 
-def write_bytes(path: str, data: bytes) -> None:
-    """`data` at `path`, atomically."""
-    with staged(path) as temp, open(temp, "wb") as f:
-        f.write(data)
+def ensure_writable(folder: str, what: str) -> None:
+    """Creates `folder` if needed and writes and removes a probe file in it; raises OSError
+    "cannot write to <what> <folder>: <reason>" (one line) if that fails. Through
+    tf.io.gfile, so remote folders are checked the same way."""
+    import tensorflow as tf  # noqa: PLC0415  (the JSON writers above need no TensorFlow)
+
+    probe = os.path.join(folder, ".vidgan_write_test")
+    try:
+        tf.io.gfile.makedirs(folder)
+        with tf.io.gfile.GFile(probe, "w") as f:
+            f.write("ok")
+        tf.io.gfile.remove(probe)
+    except (OSError, tf.errors.OpError) as e:
+        message = getattr(e, "message", None) or str(e)
+        raise OSError(f"cannot write to {what} {folder}: {message.splitlines()[0]}") from None

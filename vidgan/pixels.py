@@ -8,8 +8,14 @@ import tensorflow as tf
 
 def to_uint8(video) -> tf.Tensor:
     """float [-1, 1] -> uint8 [0, 255], rounded and clipped; any shape."""
-    video = tf.cast(video, tf.float32)
-    return tf.cast(tf.clip_by_value(tf.round((video + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+    return round_uint8((tf.cast(video, tf.float32) + 1.0) * 127.5)
+
+
+def round_uint8(pixels) -> tf.Tensor:
+    """float on the 0..255 scale (e.g. a resized uint8 image) -> uint8, rounded and
+    clipped; any shape."""
+    pixels = tf.cast(pixels, tf.float32)
+    return tf.cast(tf.clip_by_value(tf.round(pixels), 0.0, 255.0), tf.uint8)
 
 
 def from_uint8(video) -> tf.Tensor:

@@ -193,13 +193,9 @@ def check_out_dir(out_dir: str, settings: dict, overwrite: bool) -> None:
     """Makes sure `out_dir` is writable and, unless `overwrite`, that its manifest (if
     any) was written with the same `settings` (a resumable run must not mix outputs)."""
     try:
-        os.makedirs(out_dir, exist_ok=True)
-        probe = os.path.join(out_dir, ".vidgan_write_test")
-        with open(probe, "w") as f:
-            f.write("ok")
-        os.remove(probe)
+        files.ensure_writable(out_dir, "out dir")
     except OSError as e:
-        raise SynthesisError(f"cannot write to out dir {out_dir}: {e.strerror or e}") from None
+        raise SynthesisError(str(e)) from None
     path = os.path.join(out_dir, MANIFEST)
     if overwrite or not os.path.exists(path):
         return

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 
+from data_pipelines import describe
 from data_pipelines import prepare as prepare_lib
 from data_pipelines import prepare_progress
 from helpers import REPO, cli_env, vidgan_argv, write_video
@@ -72,7 +73,7 @@ def test_prepare_skips_a_file_whose_decoder_hangs(folder, tmp_path, monkeypatch,
 
 def test_stats_skips_a_file_whose_probe_crashes(folder, monkeypatch):
     monkeypatch.setenv(isolation.FAULT_ENV, "abort:d.avi")
-    s = prepare_lib.stats(folder)
+    s = describe.stats(folder)
     assert s["videos"] == 7 and reasons(s)["d.avi"] == "decoder crashed"
 
 

@@ -18,13 +18,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import (REPO, SHARED_VIDEOS, overstate_avi_length, read_events, vidgan,
-                     write_truncated, write_video)
+from helpers import (REPO, SHARED_VIDEOS, overstate_avi_length, read_events,
+                     require_shared_videos, vidgan, write_truncated, write_video)
 from vidgan import config as config_lib
 from vidgan.config import DataConfig
 from vidgan.data import DataError, health, make_dataset, pipeline, sources, video_io
 
-NO_SHARED_VIDEOS = f"no shared real videos at {os.path.normpath(SHARED_VIDEOS)} (CI has them)"
 TINY = os.path.join(REPO, "experiments", "quickstart.py") + ":tiny"
 H, W = 48, 64
 
@@ -611,15 +610,9 @@ def test_training_writes_data_health_scalars(library, tmp_path):
 
 
 # --- the shared real clips -------------------------------------------------------------------
-def shared_videos() -> list[str]:
-    if not os.path.isdir(SHARED_VIDEOS):
-        pytest.skip(NO_SHARED_VIDEOS)
-    return sorted(os.path.join(SHARED_VIDEOS, n) for n in os.listdir(SHARED_VIDEOS))
-
-
 def test_shared_real_videos_probe_and_yield_clips():
     """Each of the 12 real files (mp4, avi, mkv, webm, gif) probes and gives an 8x32x32 clip."""
-    paths = shared_videos()
+    paths = require_shared_videos()
     assert len(paths) == 12
     assert {os.path.splitext(p)[1] for p in paths} == {".mp4", ".avi", ".mkv", ".webm", ".gif"}
     for path in paths:
@@ -635,7 +628,7 @@ def test_shared_real_videos_probe_and_yield_clips():
 
 def test_shared_real_videos_decode_the_same_frames_on_one_ffmpeg_thread():
     """The pipeline decodes on one FFmpeg thread: frames equal FFmpeg's default threading."""
-    for path in shared_videos():
+    for path in require_shared_videos():
         indices = [0, 3, 7, 7, 20]
         if video_io.probe(path).frames <= 20:
             indices = [0, 3, 7, 7]
@@ -648,7 +641,7 @@ def test_shared_real_videos_decode_a_clip_at_their_probed_end():
     # decord_flipping_a_pancake.mkv probes 311 frames (the container's estimate) but decodes
     # 310: its clip at the probed end must still decode, and the video must not count as
     # skipped (fails at d01854e: 'truncated').
-    paths = shared_videos()
+    paths = require_shared_videos()
     config = cfg(SHARED_VIDEOS, num_frames=8, clip_offsets="uniform", clips_per_video=2)
     videos = [sources.Video(p, os.path.basename(p), -1, video_io.probe(p)) for p in paths]
     reader = pipeline.ClipReader(config, videos)

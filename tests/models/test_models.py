@@ -13,15 +13,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import with_family
+from helpers import latents, with_family
 from vidgan import models
 from vidgan.config import override
 from vidgan.models import layers
 from vidgan.models import VideoDiscriminator, VideoGenerator
-
-
-def _z(batch, z_dim, seed=0):
-    return tf.random.stateless_normal([batch, z_dim], seed=[seed, 1])
 
 
 # --- plan_stages ---------------------------------------------------------------------
@@ -108,7 +104,7 @@ def test_generator_and_discriminator_shapes(size, kwargs):
     g = VideoGenerator(*size, z_dim=8, **kwargs)
     d = VideoDiscriminator(*size, **kwargs)
     for training in (False, True):
-        video = g(_z(2, 8), training=training)
+        video = g(latents(2, 8, stream=1), training=training)
         assert video.shape == (2, *size, 3)
         assert video.dtype == tf.float32
         v = video.numpy()
@@ -123,7 +119,7 @@ def test_generator_and_discriminator_shapes(size, kwargs):
 def test_default_width_generator_and_discriminator_at_16x64x64():
     """The default widths (64, max 512) at 16x64x64: one batch-1 forward pass each."""
     g = VideoGenerator(16, 64, 64)  # z_dim 128, channels 64, max 512, batch norm
-    video = g(_z(1, 128))
+    video = g(latents(1, 128, stream=1))
     assert video.shape == (1, 16, 64, 64, 3) and video.dtype == tf.float32
     v = video.numpy()
     assert v.min() >= -1.0 and v.max() <= 1.0
@@ -187,7 +183,7 @@ def test_tiny_generator_param_count_no_norm():
     widths (coarse -> fine): [4, 2]; start [2, 4, 4, 4].
     """
     g = VideoGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8, norm="none")
-    g(_z(2, 4))
+    g(latents(2, 4, stream=1))
     project = 4 * (2 * 4 * 4 * 4)  # Dense, no bias: 512
     up0 = 4 * 4 * 4 * 4 * 2 + 2  # 4x4x4 transposed conv 4 -> 2, with bias (norm none): 514
     rgb_mix = 2 * 16  # 1x1x1 conv 2 -> 16, no bias: 32
@@ -204,7 +200,7 @@ def test_generator_rgb_head_options(rgb_kernel, rgb_mix, head):
     """rgb_kernel / rgb_mix change only the head (the same tiny generator otherwise)."""
     g = VideoGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8, norm="none",
                        rgb_kernel=rgb_kernel, rgb_mix=rgb_mix)
-    assert g(_z(2, 4)).shape == (2, 4, 8, 8, 3)
+    assert g(latents(2, 4, stream=1)).shape == (2, 4, 8, 8, 3)
     assert g.to_rgb.kernel.shape == (rgb_kernel,) * 3 + (rgb_mix or 2, 3)
     assert (g.rgb_mix is None) == (rgb_mix == 0)
     assert g.count_params() == 512 + 514 + head
@@ -215,7 +211,7 @@ def test_generator_rgb_head_options(rgb_kernel, rgb_mix, head):
 def test_tiny_generator_param_count_batch_norm():
     """Same tiny generator with batch norm: convs lose their bias, BN adds 4*C each."""
     g = VideoGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8, norm="batch")
-    g(_z(2, 4))
+    g(latents(2, 4, stream=1))
     project = 4 * (2 * 4 * 4 * 4) + 4 * 4  # Dense (no bias) + BN over 4 channels
     up0 = 4 * 4 * 4 * 4 * 2 + 4 * 2  # no bias; BN over 2 channels
     to_rgb = 2 * 16 + 3 * 3 * 3 * 16 * 3 + 3  # 1x1x1 mix to 16, 3x3x3 conv to RGB
@@ -230,7 +226,7 @@ def test_two_stage_generator_param_count(norm):
     widths (coarse -> fine): [min(4, 8), 4, 2] = [4, 4, 2].
     """
     g = VideoGenerator(4, 16, 16, z_dim=4, channels=2, max_channels=4, norm=norm)
-    g(_z(1, 4))
+    g(latents(1, 4, stream=1))
     bias = norm == "none"
     bn = (lambda c: 4 * c) if norm == "batch" else (lambda c: 0)
     project = 4 * (1 * 4 * 4 * 4) + bn(4)
@@ -246,7 +242,7 @@ def test_generator_time_stride_one_uses_3_frame_kernels():
     plan: 2 stages, no time doubling (T=1); widths [4, 4, 2].
     """
     g = VideoGenerator(1, 16, 16, z_dim=3, channels=2, max_channels=4, norm="none")
-    g(_z(1, 3))
+    g(latents(1, 3, stream=1))
     project = 3 * (1 * 4 * 4 * 4)
     up0 = 3 * 4 * 4 * 4 * 4 + 4
     up1 = 3 * 4 * 4 * 4 * 2 + 2
@@ -422,7 +418,7 @@ def test_build_from_tiny_config(tiny_config):
     assert isinstance(g, VideoGenerator) and isinstance(d, VideoDiscriminator)
     assert g.name == "generator" and d.name == "discriminator"
     assert not g.weights and not d.weights  # unbuilt until called
-    video = g(_z(2, section.generator.z_dim), training=True)
+    video = g(latents(2, section.generator.z_dim, stream=1), training=True)
     shape = (data.num_frames, data.height, data.width, 3)
     assert video.shape == (2, *shape)
     assert d(video)["video"].shape == (2,)

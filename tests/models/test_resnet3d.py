@@ -10,13 +10,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import latents
 from vidgan.models import layers
 from vidgan.models import resblocks
 from vidgan.models.resnet3d import ResNet3DDiscriminator, ResNet3DGenerator
-
-
-def _z(batch, z_dim, seed=0):
-    return tf.random.stateless_normal([batch, z_dim], seed=[seed, 3])
 
 
 CASES = [
@@ -35,7 +32,7 @@ def test_shapes_and_ranges(size, kwargs, upsample):
     g = ResNet3DGenerator(*size, z_dim=8, upsample=upsample, **kwargs)
     d = ResNet3DDiscriminator(*size, **kwargs)
     for training in (False, True):
-        video = g(_z(2, 8), training=training)
+        video = g(latents(2, 8), training=training)
         assert video.shape == (2, *size, 3) and video.dtype == tf.float32
         v = video.numpy()
         assert np.all(np.isfinite(v)) and v.min() >= -1.0 and v.max() <= 1.0
@@ -69,7 +66,7 @@ def test_generator_param_count():
     1x1x1 mix 2 -> 16 (no bias); 3x3x3 conv 16 -> 3 (+ bias).
     """
     g = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8)
-    g(_z(2, 4))
+    g(latents(2, 4))
     project = 4 * 128 + 128
     block0 = 4 * 4 + 27 * 4 * 2 + 4 * 2 + 27 * 2 * 2 + 4 * 2
     head = 4 * 2 + 2 * 16 + 27 * 16 * 3 + 3
@@ -82,7 +79,7 @@ def test_self_modulated_generator_param_count_and_behaviour():
     of its own, two zero-initialized 4 -> C Dense maps instead (and the same statistics).
     Same sizes as above: norms of widths 4, 2, 2."""
     g = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8, modulate=True)
-    z = _z(2, 4)
+    z = latents(2, 4)
     plain = g(z, training=False)
     project = 4 * 128 + 128
     norms = sum(2 * c + 2 * 4 * c for c in (4, 2, 2))  # statistics + gain + offset maps
@@ -151,10 +148,10 @@ def test_full_time_generator_upsamples_space_only():
     g = ResNet3DGenerator(16, 64, 64, z_dim=8, upsample_time=False)
     assert g.start_shape == (16, 4, 4, 256)
     assert [b.t_factor for b in g.blocks] == [1, 1, 1, 1]
-    video = g(_z(2, 8))
+    video = g(latents(2, 8))
     assert video.shape == (2, 16, 64, 64, 3)
     coarse = ResNet3DGenerator(16, 64, 64, z_dim=8)
-    coarse(_z(1, 8))
+    coarse(latents(1, 8))
     # Only the projection differs: 8 -> 16*4*4*256 instead of 8 -> 1*4*4*256 (+ biases).
     assert g.count_params() - coarse.count_params() == (8 + 1) * 15 * 4 * 4 * 256
 
@@ -196,12 +193,12 @@ def test_replicate_time_padding_generator_keeps_parameters_and_shapes():
     zeros = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8)
     replicate = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8,
                                   time_padding="replicate")
-    video = replicate(_z(2, 4))
-    zeros(_z(2, 4))
+    video = replicate(latents(2, 4))
+    zeros(latents(2, 4))
     assert video.shape == (2, 4, 8, 8, 3)
     assert replicate.count_params() == zeros.count_params() == 2335
     with pytest.raises(ValueError, match="unknown time_padding"):
-        ResNet3DGenerator(4, 8, 8, z_dim=4, time_padding="wrap")(_z(1, 4))
+        ResNet3DGenerator(4, 8, 8, z_dim=4, time_padding="wrap")(latents(1, 4))
 
 
 def test_nearest_upsampling_repeats_each_voxel():
@@ -239,7 +236,7 @@ def test_gradients_reach_every_trainable_weight():
     g = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=4, max_channels=8)
     d = ResNet3DDiscriminator(4, 8, 8, channels=4, max_channels=8)
     with tf.GradientTape(persistent=True) as tape:
-        score = tf.reduce_sum(d(g(_z(2, 4), training=True), training=True)["video"])
+        score = tf.reduce_sum(d(g(latents(2, 4), training=True), training=True)["video"])
     for model in (g, d):
         grads = tape.gradient(score, model.trainable_weights)
         assert all(gr is not None and np.any(gr.numpy() != 0) for gr in grads), model.name
@@ -248,7 +245,7 @@ def test_gradients_reach_every_trainable_weight():
 def test_checkpoint_holds_every_variable(tmp_path):
     g = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=4, max_channels=8, conv="2plus1d")
     d = ResNet3DDiscriminator(4, 8, 8, channels=4, max_channels=8, conv="2plus1d")
-    d(g(_z(1, 4)))
+    d(g(latents(1, 4)))
     for model in (g, d):
         path = tf.train.Checkpoint(model=model).save(str(tmp_path / model.name))
         saved = [n for n, _ in tf.train.list_variables(path) if n.startswith("model/")]
@@ -311,7 +308,7 @@ def test_clip_output_is_exact_at_the_bounds_with_a_straight_through_gradient():
     np.testing.assert_array_equal(tape.gradient(clipped, x), np.ones(5))
     np.testing.assert_allclose(tape.gradient(tanh, x), 1 - np.tanh(x.numpy()) ** 2, rtol=1e-4)
     g = ResNet3DGenerator(4, 8, 8, z_dim=4, channels=4, max_channels=8, output="clip")
-    video = g(_z(3, 4) * 30.0).numpy()
+    video = g(latents(3, 4) * 30.0).numpy()
     assert video.min() >= -1.0 and video.max() <= 1.0
     with pytest.raises(ValueError, match="unknown output 'sigmoid'"):
         ResNet3DGenerator(4, 8, 8, output="sigmoid")
@@ -324,7 +321,7 @@ def test_skip_rgb_generator_adds_every_stage_s_rgb():
     kwargs = dict(z_dim=4, channels=2, max_channels=8)
     plain = ResNet3DGenerator(8, 16, 16, **kwargs)
     skip = ResNet3DGenerator(8, 16, 16, skip_rgb=True, **kwargs)
-    z = _z(2, 4)
+    z = latents(2, 4)
     plain(z), skip(z)
     assert skip.num_stages == 2
     assert skip.count_params() == plain.count_params() + 4 * 3 + 3

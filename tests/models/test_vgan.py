@@ -9,13 +9,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import latents
 from vidgan import config as config_lib
 from vidgan import models
 from vidgan.models.vgan import TwoStreamGenerator
-
-
-def _z(batch, z_dim, seed=0):
-    return tf.random.stateless_normal([batch, z_dim], seed=[seed, 3])
 
 
 @pytest.mark.parametrize("size", [(8, 16, 16), (16, 32, 32), (4, 8, 16)])
@@ -24,13 +21,14 @@ def test_shapes_ranges_and_the_mask_loss(size):
     penalty per clip: mask_weight * mean m, in (0, mask_weight)."""
     g = TwoStreamGenerator(*size, z_dim=8, channels=4, max_channels=16, mask_weight=0.5)
     for training in (False, True):
-        video, losses = g(_z(2, 8), training=training, return_losses=True)
+        video, losses = g(latents(2, 8), training=training, return_losses=True)
         assert video.shape == (2, *size, 3) and video.dtype == tf.float32
         v = video.numpy()
         assert np.all(np.isfinite(v)) and v.min() >= -1.0 and v.max() <= 1.0 and v.std() > 0
         assert set(losses) == {"mask"} and losses["mask"].shape == (2,)
         assert np.all((losses["mask"].numpy() > 0) & (losses["mask"].numpy() < 0.5))
-    np.testing.assert_array_equal(g(_z(2, 8)).numpy(), g(_z(2, 8), return_losses=True)[0])
+    z = latents(2, 8)
+    np.testing.assert_array_equal(g(z).numpy(), g(z, return_losses=True)[0])
 
 
 def test_generator_param_count():
@@ -43,7 +41,7 @@ def test_generator_param_count():
     stream (3x3x3 / 1x3x3); the mask: 3x3x3 conv 2 -> 1 (+ bias).
     """
     g = TwoStreamGenerator(4, 8, 8, z_dim=4, channels=2, max_channels=8)
-    g(_z(2, 4))
+    g(latents(2, 4))
     fg = (4 * 128 + 128) + (16 + 27 * 4 * 2 + 8 + 27 * 2 * 2 + 4 * 2) + 8
     bg = (4 * 64 + 64) + (16 + 9 * 4 * 2 + 8 + 9 * 2 * 2 + 4 * 2) + 8
     heads = (2 * 16 + 27 * 16 * 3 + 3) + (2 * 16 + 9 * 16 * 3 + 3) + (27 * 2 + 1)
@@ -59,7 +57,7 @@ def test_a_closed_mask_shows_the_still_background_and_an_open_one_the_foreground
     """m -> 0: every frame is the background image b (no motion); m -> 1: the video is
     the foreground f; the penalty follows the mask."""
     g = TwoStreamGenerator(8, 16, 16, z_dim=4, channels=4, max_channels=16, mask_weight=1.0)
-    z = _z(2, 4)
+    z = latents(2, 4)
     g(z)
     _set_mask_bias(g, -30.0)
     still, losses = g(z, return_losses=True)

@@ -12,10 +12,6 @@ from vidgan.config import override
 from vidgan.training import Trainer
 
 
-def _family(config, family: str, **updates):
-    return with_family(config, family, updates)
-
-
 # Why gradients are compared in norm and weights within Adam's steps, not elementwise:
 # the two paths sum in different orders, so an activation within round-off of a ReLU's
 # kink can fall on the other side in one of them. Its backward signal then differs at
@@ -59,7 +55,8 @@ def _assert_same_weights(single, mirrored, train, steps: int) -> None:
     reach = 2 * 2.06 * max(train.g_lr, train.d_lr)
     for name in ("generator", "discriminator", "ema_generator"):
         trained = getattr(single, "discriminator" if name == "discriminator" else "generator")
-        trainable = [any(v is t for t in trained.trainable_variables) for v in trained.weights]
+        trainable_ids = {id(t) for t in trained.trainable_variables}
+        trainable = [id(v) in trainable_ids for v in trained.weights]
         pairs = zip(getattr(single, name).weights, getattr(mirrored, name).weights)
         for (va, vb), is_trainable in zip(pairs, trainable, strict=True):
             np.testing.assert_allclose(vb.numpy(), va.numpy(), rtol=1e-3,
@@ -77,20 +74,20 @@ def test_mirrored_matches_one_device(tiny_config, tmp_path, case):
     updates = {"loss.penalty": "r1", "loss.penalty_weight": 1.0}
     if case == "resnet3d+augment+reuse":  # + fakes shared by D and G, relativistic pairs,
         # G's loss on the top half of the GLOBAL batch's fakes
-        config = _family(tiny_config, "resnet3d", **updates, **{
+        config = with_family(tiny_config, "resnet3d", **updates, **{
             "train.augment": "color,translation,cutout", "train.reuse_fakes": True,
             "loss.name": "relativistic", "loss.top_k": 0.5})
     elif case == "resnet3d+labels":  # conditional BN, projection D with both heads
-        config = _family(tiny_config, "resnet3d", **updates, **{
+        config = with_family(tiny_config, "resnet3d", **updates, **{
             "data.labels": True, "model.resnet3d.discriminator.frames": 2})
     elif case == "resnet3d+context":  # the context encoder, the first frames given, the blend
-        config = _family(tiny_config, "resnet3d", **updates, **{
+        config = with_family(tiny_config, "resnet3d", **updates, **{
             "data.context_frames": 2, "model.resnet3d.generator.blend_last": True,
             "loss.reconstruction": 1.0})  # + the L1 on the frames after the context
     elif case == "motion":  # motion codes per example, (2+1)D and 2D blocks, dual D
-        config = _family(tiny_config, "motion", **updates)
+        config = with_family(tiny_config, "motion", **updates)
     elif case == "vgan":  # two streams, the mask penalty averaged over the global batch
-        config = _family(tiny_config, "vgan", **updates)
+        config = with_family(tiny_config, "vgan", **updates)
     else:
         config = override(tiny_config, {
             **updates, "model.dcgan3d.discriminator.spectral_norm": case == "dcgan3d+sn"})

@@ -21,10 +21,6 @@ def _values(variables):
     return [v.numpy().copy() for v in variables]
 
 
-def _family(config, family: str, **updates):
-    return with_family(config, family, updates)
-
-
 STEP_CASES = ([("dcgan3d", loss, penalty) for loss in sorted(losses.LOSSES)
                for penalty in losses.PENALTIES]
               + [("resnet3d", loss, "none") for loss in sorted(losses.LOSSES)]
@@ -79,9 +75,9 @@ def test_lazy_penalty_runs_every_nth_step_with_n_times_the_weight(tiny_config, t
     an eager run measures on the same weights and batch, step 1's none; loss/penalty
     reports the last computed penalty, unscaled, on both."""
     updates = {"loss.penalty": "r1", "loss.penalty_weight": 1.0}
-    eager = Trainer(_family(tiny_config, "resnet3d", **updates), str(tmp_path / "eager"),
+    eager = Trainer(with_family(tiny_config, "resnet3d", **updates), str(tmp_path / "eager"),
                     _one_device())
-    lazy = Trainer(_family(tiny_config, "resnet3d", **updates, **{"loss.penalty_every": 2}),
+    lazy = Trainer(with_family(tiny_config, "resnet3d", **updates, **{"loss.penalty_every": 2}),
                    str(tmp_path / "lazy"), _one_device())
     _copy_weights(eager, lazy)
     first = eager.train_step(eager.iterator(0))["loss/penalty"]
@@ -100,8 +96,8 @@ def test_top_k_trains_the_generator_on_its_best_rated_fakes(tiny_config, tmp_pat
     """loss.top_k=0.5: the G loss (hinge: minus D's score) is the mean over the half of the
     fakes D rates best, so it is lower than the mean over all of them on the same weights
     and batch; D's update is untouched, G's differs."""
-    full = Trainer(_family(tiny_config, "resnet3d"), str(tmp_path / "full"), _one_device())
-    top = Trainer(_family(tiny_config, "resnet3d", **{"loss.top_k": 0.5}),
+    full = Trainer(with_family(tiny_config, "resnet3d"), str(tmp_path / "full"), _one_device())
+    top = Trainer(with_family(tiny_config, "resnet3d", **{"loss.top_k": 0.5}),
                   str(tmp_path / "top"), _one_device())
     _copy_weights(full, top)
     a, b = full.train_step(full.iterator(0)), top.train_step(top.iterator(0))
@@ -119,9 +115,9 @@ def test_reconstruction_adds_the_l1_of_the_frames_after_the_context(tiny_config,
     GAN loss plus the logged L1 term, which is the weight times mean |fake - real| over
     the generated frames; D's update is untouched, G's differs."""
     context = {"data.context_frames": 2}
-    plain = Trainer(_family(tiny_config, "resnet3d", **context), str(tmp_path / "plain"),
+    plain = Trainer(with_family(tiny_config, "resnet3d", **context), str(tmp_path / "plain"),
                     _one_device())
-    l1 = Trainer(_family(tiny_config, "resnet3d", **context, **{"loss.reconstruction": 3.0}),
+    l1 = Trainer(with_family(tiny_config, "resnet3d", **context, **{"loss.reconstruction": 3.0}),
                  str(tmp_path / "l1"), _one_device())
     _copy_weights(plain, l1)
     batch = next(iter(l1.dataset(0)))  # the G update's real batch (n_critic 1)
@@ -145,7 +141,7 @@ def test_reuse_fakes_runs_the_generator_once_per_step_less(tiny_config, tmp_path
     (the last D update judges the G update's fakes), and both networks still learn."""
     calls = {}
     for reuse in (False, True):
-        config = _family(tiny_config, "resnet3d", **{"train.reuse_fakes": reuse,
+        config = with_family(tiny_config, "resnet3d", **{"train.reuse_fakes": reuse,
                                                      "train.n_critic": n_critic})
         trainer = Trainer(config, str(tmp_path / str(reuse)), _one_device())
         original, count = trainer.generator.generate, [0]
@@ -262,7 +258,7 @@ def test_resume_is_exact_with_augmentation(tiny_config, tmp_path):
     """4 steps straight == 2 steps, checkpoint, a new trainer restored, 2 more steps
     (resnet3d with DiffAugment, R1 and decaying learning rates: latents, augmentation,
     data and the schedule resume exactly)."""
-    config = _family(tiny_config, "resnet3d", **{
+    config = with_family(tiny_config, "resnet3d", **{
         "train.augment": "color,translation,cutout", "loss.penalty": "r1",
         "loss.penalty_weight": 1.0, "train.steps": 4, "train.lr_decay_from": 0.25})
     straight = Trainer(config, str(tmp_path / "straight"), _one_device())
@@ -288,7 +284,7 @@ def test_resume_is_exact_with_augmentation(tiny_config, tmp_path):
 def test_discriminator_heads_are_weighted_and_logged(tiny_config, tmp_path):
     """A discriminator with two heads: each head's loss is logged, and loss/d is their
     weighted sum (the seam a DVD-GAN-style dual discriminator plugs into)."""
-    config = _family(tiny_config, "resnet3d", **{"loss.name": "hinge"})
+    config = with_family(tiny_config, "resnet3d", **{"loss.name": "hinge"})
     trainer = Trainer(config, str(tmp_path), _one_device())
     d = trainer.discriminator
     judge = d.judge
@@ -340,7 +336,7 @@ def test_real_and_fake_judged_in_one_call_score_each_clip_as_two_calls(tiny_conf
     (spectral norm's power iteration reset between calls: one call steps it once). A D
     with batch norm (dcgan3d norm=batch) is called twice, as its rows depend on each other."""
     norm = {"model.dcgan3d.discriminator.norm": "batch"} if family == "dcgan3d" else {}
-    config = _family(tiny_config, family, **norm)
+    config = with_family(tiny_config, family, **norm)
     trainer = Trainer(config, str(tmp_path), _one_device())
     d = trainer.discriminator
     assert d.batch_statistics == (family == "dcgan3d")

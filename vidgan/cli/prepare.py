@@ -117,14 +117,15 @@ def main(argv: list[str]) -> None:
     if not _STATS.value and not _OUTPUT.value:
         fail("prepare", "--output is required: the folder for the TFRecord shards")
 
-    from data_pipelines import prepare as prepare_lib  # noqa: PLC0415  (imports TensorFlow)
+    from data_pipelines import describe  # noqa: PLC0415  (imports TensorFlow)
+    from data_pipelines import prepare as prepare_lib  # noqa: PLC0415
     from vidgan.data import sources  # noqa: PLC0415
 
     try:
         if _STATS.value:
-            _print_stats(prepare_lib.stats(_INPUT.value, _KIND.value, _LABELS.value,
-                                           max_resolution=_MAX_RESOLUTION.value,
-                                           workers=_WORKERS.value))
+            _print_stats(describe.stats(_INPUT.value, _KIND.value, _LABELS.value,
+                                        max_resolution=_MAX_RESOLUTION.value,
+                                        workers=_WORKERS.value))
             return
         summary = prepare_lib.prepare(
             _INPUT.value, _OUTPUT.value, kind=_KIND.value, labels=_LABELS.value,

@@ -33,7 +33,7 @@ def main(argv: list[str]) -> None:
     if not _WORKDIR.value:
         fail("train", "--workdir is required (where checkpoints and TensorBoard logs go)")
 
-    from vidgan import data  # noqa: PLC0415  (imports TensorFlow: after validation)
+    from vidgan import data  # noqa: PLC0415
     from vidgan import training  # noqa: PLC0415
 
     logging.set_verbosity(logging.INFO)

@@ -185,8 +185,7 @@ def _migrate(values: typing.Mapping[str, Any]) -> typing.Mapping[str, Any]:
 
 def validate(config: Config) -> None:
     """Each section's rules, then the model family's, then those that span sections.
-    Registries are imported lazily: config has no TF import. (The sr section is checked by
-    `vidgan train-sr`: validate_sr.)"""
+    (The sr section is checked by `vidgan train-sr`: validate_sr.)"""
     d, t = config.data, config.train
     validate_data(d)
     _validate_model(config)

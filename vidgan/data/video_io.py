@@ -12,12 +12,12 @@ that exists is complete.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fractions
 import io
 import os
 import re
-import tempfile
 import zipfile
 
 import cv2
@@ -63,13 +63,15 @@ class Mp4Writer:
 
         self._av, self.path, self.fps, self.threads = av, path, fps, threads
         self.frames = 0
-        self._tmp = None
-        if atomic:
-            fd, self._tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".mp4",
-                                             dir=os.path.dirname(os.path.abspath(path)))
-            os.close(fd)
-        self._container = av.open(self._tmp or path, "w", format="mp4",
-                                  options={"movflags": "+faststart"})
+        # files.staged renames the temporary over `path` when __exit__ passes it no error
+        self._staging = contextlib.ExitStack()
+        target = self._staging.enter_context(files.staged(path, ".mp4")) if atomic else path
+        try:
+            self._container = av.open(target, "w", format="mp4",
+                                      options={"movflags": "+faststart"})
+        except BaseException:
+            self._staging.close()  # no temporary left behind (staged removes it)
+            raise
         self._stream = None
 
     def write(self, frames: np.ndarray) -> None:
@@ -101,11 +103,11 @@ class Mp4Writer:
             if self._stream is not None and kind is None:
                 self._container.mux(self._stream.encode())  # flush
             self._container.close()
-            if self._tmp and kind is None:
-                os.replace(self._tmp, self.path)
-        finally:
-            if self._tmp and os.path.exists(self._tmp):
-                os.remove(self._tmp)
+        except BaseException as e:
+            self._staging.__exit__(type(e), e, e.__traceback__)  # removes the temporary
+            raise
+        # renames the temporary over `path`, or removes it if the block raised
+        self._staging.__exit__(kind, error, traceback)
 
 
 def _write_mp4(path: str, video: np.ndarray, fps: float) -> None:

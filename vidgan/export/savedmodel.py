@@ -35,7 +35,7 @@ import tensorflow as tf
 
 from vidgan.export.common import ExportError, load, published, staging_folder
 from vidgan.models import sampling
-from vidgan.pixels import from_uint8, to_uint8
+from vidgan.pixels import from_uint8, round_uint8, to_uint8
 
 
 class GeneratorModule(tf.Module):
@@ -169,7 +169,7 @@ class GeneratorModule(tf.Module):
         def resize():
             out = tf.image.resize(tf.cast(flat, tf.float32), [self.height, self.width],
                                   method="bilinear", antialias=True)
-            return tf.cast(tf.clip_by_value(tf.round(out), 0.0, 255.0), tf.uint8)
+            return round_uint8(out)
 
         same = tf.logical_and(tf.equal(h, self.height), tf.equal(w, self.width))
         flat = tf.cond(same, lambda: tf.reshape(flat, [-1, self.height, self.width, 3]),

@@ -1,7 +1,7 @@
 """Cheap summary statistics of video batches: a learning signal without a feature network.
 
-Used by the training loop (logged next to the samples) and by the learning test.
-FVD with a real I3D lives beside this module once it lands.
+Used by the training loop (logged next to the samples) and by
+benchmarks/precision_learning.py. FVD with the real I3D lives beside it, in `fvd.py`.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from vidgan import data as data_lib
 from vidgan import losses as losses_lib
 from vidgan import models
 from vidgan import runtime
-from vidgan.config import Config, ConfigError
+from vidgan.config import Config
 from vidgan.models import sampling
 from vidgan.training.ema import update_ema
 from vidgan.training.loop import TrainingLoop
@@ -31,6 +31,7 @@ from vidgan.training import streams as rng_streams
 from vidgan.training.schedules import learning_rate
 from vidgan.training.workers import Workers
 from vidgan.training.strategy import check_batch, make_strategy
+from vidgan.training import workdir as workdir_lib
 
 
 class Trainer:
@@ -350,13 +351,8 @@ class Trainer:
     def restore(self) -> int:
         """Restores the latest checkpoint in the workdir, if any; returns the step."""
         latest = self.workers.latest_checkpoint()
+        workdir_lib.resume(self.checkpoint, latest)
         if latest:
-            try:
-                self.checkpoint.restore(latest).assert_existing_objects_matched()
-            except (AssertionError, ValueError, tf.errors.OpError) as e:
-                raise ConfigError(
-                    f"checkpoint {latest} does not match this config (use a new --workdir): "
-                    f"{str(e).splitlines()[0][:300]}") from None
             logging.info("Resumed from %s at step %d.", latest, int(self.step.numpy()))
         return int(self.step.numpy())
 

@@ -5,7 +5,8 @@ workdir/
   config.json        resolved config + versions (rewritten at each start)
   checkpoints/       tf.train.CheckpointManager: ckpt-<step>; a GAN run's object graph is
                      step, generator, ema_generator, discriminator, g_optimizer,
-                     d_optimizer (vidgan.training.Trainer); an SR run's, network (+ its own)
+                     d_optimizer (vidgan.training.Trainer); an SR run's, step, network,
+                     optimizer (vidgan.enhance.sr.SRTrainer)
   events.out.tfevents.*   TensorBoard
   samples/           GIFs of reals and of the fixed-latent EMA samples
 """
@@ -23,6 +24,7 @@ import tensorflow as tf
 
 import vidgan
 from vidgan import config as config_lib
+from vidgan import files
 
 CONFIG_FILE = "config.json"
 CHECKPOINTS = "checkpoints"
@@ -44,15 +46,7 @@ def versions() -> dict[str, str]:
 
 def ensure_writable(workdir: str) -> None:
     """Creates workdir if needed; raises OSError with a plain message if it cannot be written."""
-    probe = os.path.join(workdir, ".vidgan_write_test")
-    try:
-        tf.io.gfile.makedirs(workdir)
-        with tf.io.gfile.GFile(probe, "w") as f:
-            f.write("ok")
-        tf.io.gfile.remove(probe)
-    except (OSError, tf.errors.OpError) as e:
-        message = getattr(e, "message", None) or str(e)
-        raise OSError(f"cannot write to workdir {workdir}: {message.splitlines()[0]}") from None
+    files.ensure_writable(workdir, "workdir")
 
 
 def read_config(workdir: str,
@@ -141,6 +135,20 @@ def checkpoint_path(workdir: str, step: int | None = None) -> str:
         raise RunError(f"no checkpoint for step {step} in {directory}; "
                        f"available steps: {available or 'none'}")
     return path
+
+
+def resume(checkpoint: tf.train.Checkpoint, latest: str | None) -> None:
+    """Restores a training run's whole `checkpoint` from `latest` (its manager's latest
+    checkpoint; None: a fresh run, nothing to do). A checkpoint of another config raises
+    ConfigError in one line."""
+    if not latest:
+        return
+    try:
+        checkpoint.restore(latest).assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as e:
+        raise config_lib.ConfigError(
+            f"checkpoint {latest} does not match this config (use a new --workdir): "
+            f"{str(e).splitlines()[0][:300]}") from None
 
 
 def restore(path: str, **objects) -> None:
