@@ -36,14 +36,18 @@ def main(argv: list[str]) -> None:
 
     from vidgan.data import DataError  # noqa: PLC0415  (imports TensorFlow)
     from vidgan.enhance import sr  # noqa: PLC0415
+    from vidgan.training.loop import NonFiniteLossError  # noqa: PLC0415
 
     logging.set_verbosity(logging.INFO)
     try:
         sr.train_sr(config, _WORKDIR.value)
     except (config_lib.ConfigError, DataError) as e:
         fail("train-sr", str(e))
-    except FloatingPointError as e:
+    except NonFiniteLossError as e:
         fail("train-sr", str(e), code=1)
+    except KeyboardInterrupt:
+        fail("train-sr", "interrupted; re-run the command to resume from the latest "
+             "checkpoint", code=130)
     except OSError as e:
         fail("train-sr", str(e), code=1)
 

@@ -15,8 +15,6 @@ and lr.
 
 from __future__ import annotations
 
-import os
-import time
 
 from absl import logging
 import keras
@@ -28,7 +26,9 @@ from vidgan import pixels
 from vidgan.metrics import quality
 from vidgan.config import Config, ConfigError, validate_sr
 from vidgan.training import workdir as workdir_lib
-from vidgan.training.strategy import make_strategy
+from vidgan.training.loop import Report, TrainingLoop
+from vidgan.training.strategy import check_batch, make_strategy
+from vidgan.training.workers import Workers
 
 
 # BT.601 full-range RGB <-> YCbCr on [-1, 1] values (chroma centred on 0). tensorflow-io's
@@ -150,6 +150,9 @@ class SRTrainer:
         self.config, self.workdir = config, workdir
         self.strategy = strategy or make_strategy(config.train)
         self.global_batch = config.train.batch_size
+        self.replicas = self.strategy.num_replicas_in_sync
+        check_batch(self.global_batch, self.strategy)  # a strategy passed in, too
+        self.workers = Workers(self.strategy, workdir)
         keras.utils.set_random_seed(config.train.seed)
         sr, t = config.sr, config.train
         with self.strategy.scope():
@@ -162,8 +165,7 @@ class SRTrainer:
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         self.checkpoint = tf.train.Checkpoint(step=self.step, network=self.network,
                                               optimizer=self.optimizer)
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(workdir, workdir_lib.CHECKPOINTS), t.keep_checkpoints)
+        self.manager = self.workers.manager(self.checkpoint, t.keep_checkpoints)
         self._step = tf.function(self._step_fn, autograph=False)
 
     def _replica_step(self, hr: tf.Tensor, lr: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -197,52 +199,42 @@ class SRTrainer:
         return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
                 for k, v in values.items()}
 
-    def train(self) -> int:
-        c, t = self.config, self.config.train
-        workdir_lib.ensure_writable(self.workdir)
-        workdir_lib.check_resumable(self.workdir, c)
-        latest = self.manager.latest_checkpoint
+    # --- the host-side interface of vidgan.training.loop.TrainingLoop ----------------
+    def restore(self) -> int:
+        """Restores the latest checkpoint in the workdir, if any; returns the step."""
+        latest = self.workers.latest_checkpoint()
+        workdir_lib.resume(self.checkpoint, latest)
         if latest:
-            try:
-                self.checkpoint.restore(latest).assert_existing_objects_matched()
-            except (AssertionError, ValueError, tf.errors.OpError) as e:
-                raise ConfigError(f"checkpoint {latest} does not match this config (use a new "
-                                  f"--workdir): {str(e).splitlines()[0][:300]}") from None
-        start = int(self.step.numpy())
-        if start >= t.steps:
-            logging.info("SR training already finished: step %d of %d in %s.", start,
-                         t.steps, self.workdir)
-            return start
-        workdir_lib.write_config(self.workdir, c, type(self.strategy).__name__,
-                                 self.strategy.num_replicas_in_sync)
-        writer = tf.summary.create_file_writer(self.workdir)
-        dataset = data_lib.make_dataset(c.data, self.global_batch,
-                                        start_index=start * self.global_batch)
-        iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
-        logging.info("SR x%d (%d input frame(s), %d channels): steps %d..%d, batch %d, "
-                     "workdir %s", c.sr.scale, c.sr.frames, c.sr.channels, start + 1, t.steps,
-                     self.global_batch, self.workdir)
-        step, window = start, time.perf_counter()
-        with writer.as_default():
-            while step < t.steps:
-                values = {k: float(v) for k, v in self._step(iterator).items()}
-                step += 1
-                if not all(np.isfinite(v) for v in values.values()):
-                    raise FloatingPointError(f"non-finite SR loss at step {step}: {values}")
-                if step % t.log_every == 0 or step == t.steps:
-                    rate = t.log_every / (time.perf_counter() - window)
-                    window = time.perf_counter()
-                    for name, value in values.items():
-                        tf.summary.scalar(name, value, step=step)
-                    tf.summary.scalar("lr", float(self.optimizer.learning_rate), step=step)
-                    logging.info("step %d/%d | l1 %.4f | PSNR %.2f dB (bicubic %.2f) | "
-                                 "%.2f steps/s", step, t.steps, values["loss/l1"],
-                                 values["metrics/psnr_sr"], values["metrics/psnr_bicubic"],
-                                 rate)
-                if step % t.checkpoint_every == 0 or step == t.steps:
-                    self.manager.save(checkpoint_number=step)
-        writer.flush()
-        return step
+            logging.info("Resumed from %s at step %d.", latest, int(self.step.numpy()))
+        return int(self.step.numpy())
+
+    def save(self, step: int) -> str:
+        return self.manager.save(checkpoint_number=step)
+
+    def iterator(self, start_step: int):
+        """The training clips after `start_step` steps, split over the replicas."""
+        dataset = data_lib.make_dataset(self.config.data, self.global_batch,
+                                        start_index=start_step * self.global_batch)
+        return iter(self.strategy.experimental_distribute_dataset(dataset))
+
+    def train_step(self, iterator) -> dict[str, float]:
+        return {k: float(v) for k, v in self._step(iterator).items()}
+
+    def train(self) -> int:
+        """Trains to train.steps, resuming from the workdir (the GAN's loop: time budget,
+        stop signals, NaN checks, logging); returns the final step."""
+        sr = self.config.sr
+        logging.info("SR x%d (%d input frame(s), %d channels), workdir %s", sr.scale,
+                     sr.frames, sr.channels, self.workdir)
+        return TrainingLoop(self, report=REPORT).run()
+
+
+REPORT = Report(
+    line=lambda v: ("l1 {loss/l1:.4f} | PSNR {metrics/psnr_sr:.2f} dB "
+                    "(bicubic {metrics/psnr_bicubic:.2f})").format_map(v),
+    learning_rates=lambda trainer: {"lr": float(trainer.optimizer.learning_rate)},
+    clips_per_step=lambda config: config.train.batch_size,
+    actions=lambda loop: [])
 
 
 def train_sr(config: Config, workdir: str,

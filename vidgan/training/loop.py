@@ -4,13 +4,17 @@ signals (SIGTERM / SIGINT: checkpoint the step reached and return; vidgan.stoppi
 
 An action is due every `every` steps and at the final step; a new metric or export plugs
 in as one more Action (TrainingLoop(trainer, extra_actions=...)), not as a loop edit.
+The GAN trainer and the super-resolution trainer (vidgan.enhance.sr) share this loop;
+a `Report` says what differs: the progress line, the learning rates, the clips a step
+reads and the actions beside logging and checkpoints.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from absl import logging
 import numpy as np
@@ -52,6 +56,22 @@ class Action:
         raise NotImplementedError
 
 
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """What one kind of training logs and runs beside its steps.
+
+    line: a step's values -> the progress line's middle ("d 0.123 ... g 0.456 ...").
+    learning_rates: trainer -> {scalar tag: its next update's learning rate}.
+    clips_per_step: config -> the real clips one step reads (for clips/s).
+    actions: loop -> the periodic actions between logging and checkpointing.
+    """
+
+    line: Callable[[dict[str, float]], str]
+    learning_rates: Callable[[Any], dict[str, float]]
+    clips_per_step: Callable[[Any], int]
+    actions: Callable[["TrainingLoop"], list[Action]]
+
+
 class LogAction(Action):
     """Scalars to TensorBoard and a progress line; steps/s over the steps since the last
     log (the first, traced step excluded)."""
@@ -79,9 +99,9 @@ class LogAction(Action):
         remaining = (self.loop.final - step) / rate
         if self.loop.deadline is not None:
             remaining = min(remaining, self.loop.deadline - now)
-        clips_per_sec = rate * t.batch_size * t.n_critic  # real clips through D
-        g_lr, d_lr = self.loop.trainer.learning_rates()  # train.lr_decay_from may decay them
-        scalars = {**values, "lr/g": g_lr, "lr/d": d_lr,
+        report = self.loop.report
+        clips_per_sec = rate * report.clips_per_step(self.loop.config)
+        scalars = {**values, **report.learning_rates(self.loop.trainer),
                    "perf/steps_per_sec": rate, "perf/clips_per_sec": clips_per_sec}
         # Real-video sources: usable and skipped videos (by reason), growing as decoding
         # finds broken files.
@@ -90,12 +110,9 @@ class LogAction(Action):
         with self.loop.writer.as_default(step=step):
             for name, value in scalars.items():
                 tf.summary.scalar(name, value)
-        logging.info(
-            "step %d/%d | d %.3f (real %.3f fake %.3f) g %.3f | D(x) %.2f D(G(z)) %.2f | "
-            "%.2f steps/s %.1f clips/s | ETA %s",
-            step, self.loop.final, values["loss/d"], values["loss/d_real"],
-            values["loss/d_fake"], values["loss/g"], values["d_logits/real"],
-            values["d_logits/fake"], rate, clips_per_sec, _duration(remaining))
+        logging.info("step %d/%d | %s | %.2f steps/s %.1f clips/s | ETA %s", step,
+                     self.loop.final, report.line(values), rate, clips_per_sec,
+                     _duration(remaining))
         self.window_start, self.window_steps = now, 0
 
 
@@ -177,12 +194,37 @@ class CheckpointAction(Action):
         self.loop.trainer.save(step)
 
 
-class TrainingLoop:
-    """The host side: data, the periodic actions (log, samples, FVD, checkpoint, and any
-    `extra_actions`), progress, the wall-time budget, failure handling."""
+def _gan_line(values: dict[str, float]) -> str:
+    return ("d {loss/d:.3f} (real {loss/d_real:.3f} fake {loss/d_fake:.3f}) g {loss/g:.3f} | "
+            "D(x) {d_logits/real:.2f} D(G(z)) {d_logits/fake:.2f}").format_map(values)
 
-    def __init__(self, trainer: Trainer, extra_actions: tuple[Action, ...] = ()):
+
+def _gan_actions(loop: "TrainingLoop") -> list[Action]:
+    # Samples and FVD are the chief's (what other workers would write is the same).
+    if not loop.trainer.workers.chief:
+        return []
+    return [SampleAction(loop)] + ([FVDAction(loop)] if loop.config.train.fvd_every else [])
+
+
+GAN = Report(
+    line=_gan_line,
+    # train.lr_decay_from may decay them
+    learning_rates=lambda trainer: dict(zip(("lr/g", "lr/d"), trainer.learning_rates())),
+    clips_per_step=lambda config: config.train.batch_size * config.train.n_critic,  # into D
+    actions=_gan_actions)
+
+
+class TrainingLoop:
+    """The host side: data, the periodic actions (log, the report's actions such as
+    samples and FVD, any `extra_actions`, checkpoint), progress, the wall-time budget,
+    failure handling. `trainer`: a Trainer, or any object with its host-side interface
+    (config, workdir, strategy, workers, replicas, global_batch, step, restore, save,
+    iterator, train_step)."""
+
+    def __init__(self, trainer: Trainer, extra_actions: tuple[Action, ...] = (),
+                 report: Report = GAN):
         self.trainer = trainer
+        self.report = report
         self.config = trainer.config
         self.writer: tf.summary.SummaryWriter | None = None  # opened once there is work
         self.final = self.config.train.steps  # the budget may end the run earlier
@@ -190,13 +232,8 @@ class TrainingLoop:
         self.stopped: str | None = None  # the signal's name when SIGTERM/SIGINT stopped it
         self.log = LogAction(self)
         # Checkpoint last: a checkpoint is written after the step's other work succeeded.
-        # Samples and FVD are the chief's (what other workers would write is the same).
-        self.actions: list[Action] = [self.log]
-        if trainer.workers.chief:
-            self.actions.append(SampleAction(self))
-            if self.config.train.fvd_every:
-                self.actions.append(FVDAction(self))
-        self.actions += [*extra_actions, CheckpointAction(self)]
+        self.actions: list[Action] = [self.log, *report.actions(self), *extra_actions,
+                                      CheckpointAction(self)]
 
     def run(self) -> int:
         try:
