@@ -36,7 +36,7 @@ from vidgan import data as data_lib  # noqa: E402
 from vidgan import enhance  # noqa: E402
 from vidgan import models  # noqa: E402
 from vidgan.data import pipeline  # noqa: E402
-from vidgan.enhance import sr as sr_lib  # noqa: E402
+from vidgan.enhance import srnet  # noqa: E402
 from vidgan.metrics import quality  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -94,7 +94,7 @@ def quality_table(clips: np.ndarray, sr_workdir: str | None, sr1_workdir: str | 
     }
     for name, workdir in (("learned, 3 frames", sr_workdir), ("learned, 1 frame", sr1_workdir)):
         if workdir:
-            network, cfg = sr_lib.load_sr_network(workdir)
+            network, cfg = srnet.load_sr_network(workdir)
             label = f"{name} ({cfg.sr.channels} ch, {workdir})"
             out["sr_x2"][label] = score(
                 enhance.SuperResolution(2, "learned", network=network)(small), clips)
@@ -120,7 +120,7 @@ def speed_table(sr_workdir: str | None) -> dict:
     passes = {"Denoise()": enhance.Denoise(), "Sharpen()": enhance.Sharpen(),
               "bicubic x2": enhance.SuperResolution(2)}
     if sr_workdir:
-        network, _ = sr_lib.load_sr_network(sr_workdir)
+        network, _ = srnet.load_sr_network(sr_workdir)
         passes["learned x2"] = enhance.SuperResolution(2, "learned", network=network)
     for size in (64, 256):
         video = tf.constant(np.random.default_rng(0).integers(0, 256, (1, 16, size, size, 3),

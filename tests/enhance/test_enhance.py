@@ -28,7 +28,8 @@ from vidgan.enhance import (Denoise, EnhanceError, Enhancement, Sharpen, SuperRe
                             build_chain, parse)
 from vidgan.enhance import sr as sr_lib
 from vidgan.enhance import video as video_lib
-from vidgan.enhance.sr import rgb_to_ycbcr, ycbcr_to_rgb
+from vidgan.enhance import srnet
+from vidgan.enhance.srnet import rgb_to_ycbcr, ycbcr_to_rgb
 from vidgan.metrics.quality import psnr
 from vidgan.training import workdir as workdir_lib
 
@@ -75,7 +76,7 @@ def neighbours(video):
 def randomized_sr_net(scale=2, channels=6, frames=3, seed=0, hw=(8, 8)):
     """An SRNet whose weights (the zero-initialized tail too) are random, so it is not
     just bicubic and reads its neighbour frames."""
-    net = sr_lib.SRNet(scale, channels, frames).build_for(*hw)
+    net = srnet.SRNet(scale, channels, frames).build_for(*hw)
     rng = np.random.default_rng(seed)
     net.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in net.get_weights()])
     return net
@@ -142,7 +143,7 @@ def test_learned_sr_output_is_clipped():
     (lambda: Sharpen(threshold=1), "0 <= threshold < 1"),
     (lambda: SuperResolution(3), "scale must be 2 or 4"),
     (lambda: SuperResolution(2, "x"), "bicubic or learned"),
-    (lambda: SuperResolution(4, "learned", network=sr_lib.SRNet(2)), "x2, not x4"),
+    (lambda: SuperResolution(4, "learned", network=srnet.SRNet(2)), "x2, not x4"),
 ], ids=["denoise_temporal2", "denoise_range0", "denoise_spatial_neg", "sharpen_radius0",
         "sharpen_amount_neg", "sharpen_threshold1", "sr_scale3", "sr_mode_x",
         "sr_network_scale"])
@@ -424,7 +425,7 @@ def test_untrained_srnet_is_bicubic(scale, frames):
     """The last conv starts at zero, so a fresh SRNet (frames=1 or 3) outputs the bicubic
     upscale (unclipped) within 1e-5, at [B, T, s*h, s*w, 3]."""
     x = random_video((2, 3, 8, 6, 3), seed=6)
-    out = sr_lib.SRNet(scale, channels=8, frames=frames)(x).numpy()
+    out = srnet.SRNet(scale, channels=8, frames=frames)(x).numpy()
     assert out.shape == (2, 3, 8 * scale, 6 * scale, 3)
     np.testing.assert_allclose(out, upscale(x, scale, "bicubic"), atol=1e-5)
 
@@ -539,7 +540,7 @@ def test_library_sr_training_lowers_l1(lib_sr):
     gain = (np.array([float(v) for _, v in sorted(events["metrics/psnr_sr"])])
             - np.array([float(v) for _, v in sorted(events["metrics/psnr_bicubic"])]))
     assert gain[-5:].mean() > gain[:5].mean() + 0.01 and gain[-5:].mean() > 0, gain
-    network, config = sr_lib.load_sr_network(lib_sr["workdir"])
+    network, config = srnet.load_sr_network(lib_sr["workdir"])
     assert config == lib_sr["config"]
     for a, b in zip(network.get_weights(), lib_sr["network"].get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -564,7 +565,7 @@ def test_sr_training_mirrored_over_two_replicas_equals_one_device(tmp_path):
         assert trainer.train() == 3
         weights[name] = trainer.network.get_weights()
     keras.utils.set_random_seed(config.train.seed)  # as SRTrainer: the same initial weights
-    initial = sr_lib.SRNet(config.sr.scale, config.sr.channels, config.sr.frames).build_for()
+    initial = srnet.SRNet(config.sr.scale, config.sr.channels, config.sr.frames).build_for()
     moved = False
     for a, b, init in zip(weights["one"], weights["two"], initial.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
@@ -647,7 +648,7 @@ def test_load_sr_network_of_cli_run(runs):
     """load_sr_network returns the trained (not the zero-tail) network of the configured
     scale; build_chain refuses a scale it was not trained for; non-runs fail clearly."""
     paths, _ = runs
-    network, config = sr_lib.load_sr_network(paths["sr"])
+    network, config = srnet.load_sr_network(paths["sr"])
     assert (network.scale, network.frames, network.channels) == (2, 3, 8)
     assert config.sr.scale == 2 and config.data.height == sr_experiment("tiny").data.height
     assert np.abs(network.tail.get_weights()[0]).max() > 0  # restored, not fresh
@@ -656,7 +657,7 @@ def test_load_sr_network_of_cli_run(runs):
     with pytest.raises(EnhanceError, match="no config.json"):
         build_chain("sr2x", paths["sr_bad"] + "_missing")
     with pytest.raises(workdir_lib.RunError, match="no checkpoint for step 3"):
-        sr_lib.load_sr_network(paths["sr"], step=3)
+        srnet.load_sr_network(paths["sr"], step=3)
 
 
 def test_cli_train_sr_bad_scale_is_one_line_error(runs):
@@ -983,7 +984,7 @@ def test_enhanced_export_equals_chain_on_generator(exports):
 
     learned = tf.saved_model.load(os.path.join(dirs["learned"], "4"))
     exported = learned.signatures["generate_from_latents"](latents=latents)["video"].numpy()
-    network, _ = sr_lib.load_sr_network(paths["sr32"])
+    network, _ = srnet.load_sr_network(paths["sr32"])
     expected = pixels.to_uint8(SuperResolution(2, "learned", network=network)(videos))
     assert np.abs(exported.astype(int) - expected.numpy().astype(int)).max() <= 1
 

@@ -79,7 +79,7 @@ def build_chain(spec: str, sr_workdir: str | None = None) -> list[VideoPass]:
 
 
 def _learned(scale: int, sr_workdir: str | None, params: dict) -> SuperResolution:
-    from vidgan.enhance import sr  # noqa: PLC0415
+    from vidgan.enhance import srnet  # noqa: PLC0415
     from vidgan.training import workdir as workdir_lib  # noqa: PLC0415
 
     if params:
@@ -88,7 +88,7 @@ def _learned(scale: int, sr_workdir: str | None, params: dict) -> SuperResolutio
         raise EnhanceError(f"sr{scale}x is the learned super-resolution: give the "
                            f"`vidgan train-sr` run (--sr_workdir), or use bicubic{scale}x")
     try:
-        network, _ = sr.load_sr_network(sr_workdir)
+        network, _ = srnet.load_sr_network(sr_workdir)
     except workdir_lib.RunError as e:
         raise EnhanceError(str(e)) from None
     if network.scale != scale:

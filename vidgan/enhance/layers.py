@@ -172,7 +172,7 @@ class Sharpen(VideoPass):
 
 @keras.saving.register_keras_serializable(package="vidgan")
 class SuperResolution(VideoPass):
-    """x`scale` upscaling per frame: "bicubic" (classic) or "learned" (vidgan.enhance.sr's
+    """x`scale` upscaling per frame: "bicubic" (classic) or "learned" (vidgan.enhance.srnet's
     network, trained with `vidgan train-sr`; pass the built network as `network`, or load
     its weights after from_config). [B, T, H, W, C] -> [B, T, scale*H, scale*W, C]."""
 
@@ -186,10 +186,10 @@ class SuperResolution(VideoPass):
         self.scale = int(scale)
         self.mode = mode
         if mode == "learned":
-            from vidgan.enhance import sr  # noqa: PLC0415
+            from vidgan.enhance import srnet  # noqa: PLC0415
 
             if network is None:
-                network = sr.SRNet(**(network_config or {"scale": scale}))
+                network = srnet.SRNet(**(network_config or {"scale": scale}))
             if network.scale != scale:
                 raise ValueError(f"the SR network is x{network.scale}, not x{scale}")
         self.network = network
