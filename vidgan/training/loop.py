@@ -93,7 +93,6 @@ class LogAction(Action):
     def __call__(self, step: int, values: dict[str, float]) -> None:
         if not self.window_steps:
             return
-        t = self.loop.config.train
         now = time.perf_counter()
         rate = self.window_steps / (now - self.window_start)
         remaining = (self.loop.final - step) / rate
