@@ -134,11 +134,7 @@ class SRTrainer:
     # --- the host-side interface of vidgan.training.loop.TrainingLoop ----------------
     def restore(self) -> int:
         """Restores the latest checkpoint in the workdir, if any; returns the step."""
-        latest = self.workers.latest_checkpoint()
-        workdir_lib.resume(self.checkpoint, latest)
-        if latest:
-            logging.info("Resumed from %s at step %d.", latest, int(self.step.numpy()))
-        return int(self.step.numpy())
+        return workdir_lib.resume(self.checkpoint, self.workers.latest_checkpoint(), self.step)
 
     def save(self, step: int) -> str:
         return self.manager.save(checkpoint_number=step)

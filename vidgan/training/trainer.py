@@ -350,11 +350,7 @@ class Trainer:
 
     def restore(self) -> int:
         """Restores the latest checkpoint in the workdir, if any; returns the step."""
-        latest = self.workers.latest_checkpoint()
-        workdir_lib.resume(self.checkpoint, latest)
-        if latest:
-            logging.info("Resumed from %s at step %d.", latest, int(self.step.numpy()))
-        return int(self.step.numpy())
+        return workdir_lib.resume(self.checkpoint, self.workers.latest_checkpoint(), self.step)
 
     def dataset(self, start_step: int) -> tf.data.Dataset:
         """The real-data stream positioned after `start_step` steps."""

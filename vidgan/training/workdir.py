@@ -18,6 +18,7 @@ import json
 import os
 import platform
 
+from absl import logging
 import keras
 import numpy as np
 import tensorflow as tf
@@ -137,18 +138,19 @@ def checkpoint_path(workdir: str, step: int | None = None) -> str:
     return path
 
 
-def resume(checkpoint: tf.train.Checkpoint, latest: str | None) -> None:
-    """Restores a training run's whole `checkpoint` from `latest` (its manager's latest
-    checkpoint; None: a fresh run, nothing to do). A checkpoint of another config raises
-    ConfigError in one line."""
-    if not latest:
-        return
-    try:
-        checkpoint.restore(latest).assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as e:
-        raise config_lib.ConfigError(
-            f"checkpoint {latest} does not match this config (use a new --workdir): "
-            f"{str(e).splitlines()[0][:300]}") from None
+def resume(checkpoint: tf.train.Checkpoint, latest: str | None, step: tf.Variable) -> int:
+    """Restores a training run's whole `checkpoint` (which tracks `step`) from `latest`
+    (its manager's latest checkpoint; None: a fresh run, nothing to restore); returns the
+    step. A checkpoint of another config raises ConfigError in one line."""
+    if latest:
+        try:
+            checkpoint.restore(latest).assert_existing_objects_matched()
+        except (AssertionError, ValueError, tf.errors.OpError) as e:
+            raise config_lib.ConfigError(
+                f"checkpoint {latest} does not match this config (use a new --workdir): "
+                f"{str(e).splitlines()[0][:300]}") from None
+        logging.info("Resumed from %s at step %d.", latest, int(step.numpy()))
+    return int(step.numpy())
 
 
 def restore(path: str, **objects) -> None:
