@@ -253,6 +253,55 @@ def test_real_features_cache_follows_video_files(fake_extractor, cache, tmp_path
     assert not empty.exists()
 
 
+def test_evaluate_runs_take_the_next_blocks_and_reuse_the_cache(fake_extractor, cache):
+    """num_runs=2: run r is real block r against seed block r (each its own cache file),
+    mean/std over the runs, and a second evaluate() reads both blocks from the cache."""
+    config = tiny16_config()
+    source = untrained_source(config)
+    lines = []
+    result = evaluation.evaluate(source, protocol=P4, num_runs=2, progress=False,
+                                 log=lines.append, extractor=fake_extractor)
+    assert len(result["fvd"]) == len(result["kvd"]) == result["num_runs"] == 2
+    assert result["fvd_mean"] == pytest.approx(np.mean(result["fvd"]))
+    assert result["fvd_std"] == pytest.approx(np.std(result["fvd"]))
+    assert len(set(result["real_cache"])) == 2  # run 1 read the next block of real clips
+    assert fvd_real_files(cache) == sorted(os.path.basename(p) for p in result["real_cache"])
+    for run in (0, 1):
+        real, _, cached = evaluation.real_features(real_config(config.data, P4), P4,
+                                                   fake_extractor, progress=False, run=run)
+        fake = evaluation.generated_features(source, P4, fake_extractor, run=run,
+                                             progress=False)
+        assert cached
+        assert result["fvd"][run] == pytest.approx(fvd_lib.fvd(real, fake), rel=1e-6)
+    assert result["fvd"][0] != result["fvd"][1]
+    assert sum("real features computed" in line for line in lines) == 2
+
+    lines.clear()
+    again = evaluation.evaluate(source, protocol=P4, num_runs=2, progress=False,
+                                log=lines.append, extractor=fake_extractor)
+    assert again["fvd"] == result["fvd"] and again["real_cache"] == result["real_cache"]
+    assert sum("read from the cache" in line for line in lines) == 2
+
+
+def test_training_monitor_judges_the_same_seeds_every_time(fake_extractor, cache):
+    """FVD during training: real features computed once (one cache file), the same seeds
+    at every call, so only a change of the generator moves the number."""
+    raw = config_lib.make_tiny(config_lib.default_config())
+    raw.data.num_frames, raw.train.fvd_clips = 16, 4
+    config = config_lib.from_dict(raw)
+    generator = models.build_generator(config, name="generator")
+    models.build(generator)
+    monitor = evaluation.TrainingMonitor(config, generator, extractor=fake_extractor)
+    first = monitor()
+    assert set(first) == {"metrics/fvd4", "metrics/kvd4"}
+    assert monitor() == first
+    assert len(fvd_real_files(cache)) == 1
+    kernel = generator.trainable_variables[0]
+    kernel.assign(kernel * 3.0)
+    assert monitor()["metrics/fvd4"] != first["metrics/fvd4"]
+    assert len(fvd_real_files(cache)) == 1
+
+
 def test_real_split_is_the_datas_own(tmp_path):
     """The data seed fixes the train/test split by video: the real clips of any protocol
     seed (and so of every run) come from the split the training run used, so

@@ -12,9 +12,8 @@ uint8, resized to 224 x 224 and scaled to [-1, 1] as the reference FVD does; fea
 the 400 Kinetics logits of I3D (vidgan.models.i3d). Run r (of `num_runs`) uses the next
 block of real clips and of generator seeds, so mean +- std covers both samples.
 
-Real features are cached under <cache>/fvd_real/, keyed by the data config, the data's
-files (names, sizes, mtimes), the protocol and the I3D weights: a changed config or
-dataset computes them again.
+Real features are cached under <cache>/fvd_real/, keyed by the data config, its files (names,
+sizes, mtimes), the protocol and the I3D weights: a changed config or dataset computes them again.
 """
 
 from __future__ import annotations
@@ -302,8 +301,9 @@ def describe(protocol: Protocol, data: DataConfig, source: Source) -> dict:
 def evaluate(source: Source, data: DataConfig | None = None, protocol: Protocol = Protocol(),
              num_runs: int = 1, weights: str | None = None, cache: bool = True,
              progress: bool = True, log: Callable[[str], None] = lambda _: None,
-             per_class: bool = False) -> dict:
-    """FVD and KVD of `source` against `data` (default: its training data), `num_runs` times.
+             per_class: bool = False, extractor: FeatureExtractor | None = None) -> dict:
+    """FVD and KVD of `source` against `data` (default: its training data), `num_runs` times,
+    with `extractor` (default: I3D from `weights`; anything uint8 videos -> [N, F] features).
 
     A class-conditional source makes video i with the label of real clip i (the classes
     as often as in the real data). `per_class`: also, per class c, num_clips real clips
@@ -332,7 +332,7 @@ def evaluate(source: Source, data: DataConfig | None = None, protocol: Protocol 
             f"{protocol.num_frames} (set num_frames <= {g.num_frames}, at least "
             f"{i3d.MIN_FRAMES}; such numbers are not comparable with FVD16)")
     data = data or g
-    extractor = FeatureExtractor(weights)
+    extractor = extractor or FeatureExtractor(weights)
     shape = (g.num_frames, g.height, g.width)
     real_cfg = real_data_config(data, protocol, shape)
     fvds, kvds, caches = [], [], []
@@ -379,13 +379,14 @@ class TrainingMonitor:
     from seeds 0..fvd_clips-1 (the same every time, so the curve tracks the model alone).
     """
 
-    def __init__(self, config: config_lib.Config, generator, weights: str | None = None):
+    def __init__(self, config: config_lib.Config, generator, weights: str | None = None,
+                 extractor: FeatureExtractor | None = None):
         d, clips = config.data, config.train.fvd_clips
         self.protocol = Protocol(num_clips=clips, num_frames=min(16, d.num_frames),
                                  split=d.split, seed=0)
         self.protocol.validate()
         self.tags = (f"metrics/fvd{clips}", f"metrics/kvd{clips}")
-        self.extractor = FeatureExtractor(weights)
+        self.extractor = extractor or FeatureExtractor(weights)
         real_cfg = real_data_config(d, self.protocol, (d.num_frames, d.height, d.width))
         self.real, self.labels, self.cache_path, _ = labelled_real_features(
             real_cfg, self.protocol, self.extractor, progress=False)
