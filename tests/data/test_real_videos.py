@@ -38,7 +38,7 @@ def frame(index: int, video_id: int = 0, h: int = H, w: int = W) -> np.ndarray:
     return out
 
 
-def write_avi(path, num_frames=30, fps=25.0, video_id=0, h=H, w=W) -> str:
+def write_indexed_avi(path, num_frames=30, fps=25.0, video_id=0, h=H, w=W) -> str:
     """An MJPG .avi of `num_frames` encoded frames (at most 30: red stays below 256)."""
     assert num_frames <= 30
     return write_video(path, np.stack([frame(i, video_id, h, w) for i in range(num_frames)]), fps)
@@ -52,8 +52,8 @@ def write_broken(folder) -> dict[str, int]:
         f.write("not a video\n" * 100)
     with open(os.path.join(folder, "noise.mp4"), "wb") as f:
         f.write(np.random.default_rng(0).bytes(20_000))
-    write_avi(os.path.join(folder, "short.avi"), num_frames=2)
-    write_avi(os.path.join(folder, "huge.avi"), num_frames=8, h=96, w=128)
+    write_indexed_avi(os.path.join(folder, "short.avi"), num_frames=2)
+    write_indexed_avi(os.path.join(folder, "huge.avi"), num_frames=8, h=96, w=128)
     return {"empty file": 1, "not a video OpenCV can open": 2, "too short": 1,
             "absurd resolution": 1}
 
@@ -100,7 +100,7 @@ LIBRARY = {"jump/a.avi": 0, "jump/b.avi": 0, "run/c.avi": 1, "walk/d.avi": 2, "w
 def library(tmp_path_factory):
     root = tmp_path_factory.mktemp("library")
     for video_id, relpath in enumerate(LIBRARY):
-        write_avi(root / relpath, num_frames=30, video_id=video_id)
+        write_indexed_avi(root / relpath, num_frames=30, video_id=video_id)
     (root / "notes.txt").write_text("ignored")
     cv2.imwrite(str(root / "walk" / "thumbnail.png"), np.zeros((8, 8, 3), np.uint8))
     return str(root)
@@ -222,7 +222,7 @@ def test_scan_of_each_split_is_disjoint_and_empty_split_is_a_data_error(library)
 # --- probing and skipped videos --------------------------------------------------------------
 def test_probe_reports_frames_fps_and_size(tmp_path):
     """probe() of a written .avi and of a frame folder gives its frames, fps and size."""
-    info = video_io.probe(write_avi(tmp_path / "v.avi", num_frames=12, fps=30.0))
+    info = video_io.probe(write_indexed_avi(tmp_path / "v.avi", num_frames=12, fps=30.0))
     assert info == video_io.VideoInfo(frames=12, fps=30.0, width=W, height=H)
     os.makedirs(tmp_path / "clip")
     for i in range(5):
@@ -233,8 +233,8 @@ def test_probe_reports_frames_fps_and_size(tmp_path):
 
 def test_each_broken_video_is_skipped_with_its_reason_and_counted(tmp_path):
     """Zero bytes, text, noise, too short and too large are skipped, counted by reason."""
-    write_avi(tmp_path / "good1.avi", video_id=1)
-    write_avi(tmp_path / "good2.avi", video_id=2)
+    write_indexed_avi(tmp_path / "good1.avi", video_id=1)
+    write_indexed_avi(tmp_path / "good2.avi", video_id=2)
     expected = write_broken(tmp_path / "broken")
     config = cfg(tmp_path, max_resolution=100)
     report = pipeline.scan_for(config)
@@ -258,7 +258,7 @@ def test_each_broken_video_is_skipped_with_its_reason_and_counted(tmp_path):
 def test_truncated_video_is_skipped_while_decoding_and_the_stream_continues(tmp_path):
     """A truncated copy probes fine, yields no clip, is counted once, and training data flows."""
     for i, name in enumerate(("a", "b", "c", "d")):
-        write_avi(tmp_path / name / f"{name}.avi", video_id=i)
+        write_indexed_avi(tmp_path / name / f"{name}.avi", video_id=i)
     write_truncated(str(tmp_path / "a" / "a.avi"), tmp_path / "t" / "t.avi")
     config = cfg(tmp_path, labels=True)
     assert len(pipeline.scan_for(config).videos) == 5  # the truncated file probes OK
@@ -275,8 +275,8 @@ def test_header_that_overstates_the_length_is_used_with_the_frames_it_has(tmp_pa
     """An .avi whose header claims 444 frames and that decodes to 30 (the kind users have)
     is not skipped: its clips are re-planned on the 30 frames (measured once), uniform
     offsets spread over those, and a clip longer than 30 frames skips it as truncated."""
-    path = overstate_avi_length(write_avi(tmp_path / "v" / "long.avi", video_id=2), 444)
-    write_avi(tmp_path / "w" / "ok.avi", video_id=1)
+    path = overstate_avi_length(write_indexed_avi(tmp_path / "v" / "long.avi", video_id=2), 444)
+    write_indexed_avi(tmp_path / "w" / "ok.avi", video_id=1)
     assert video_io.probe(path).frames == 444
     config = cfg(tmp_path, num_frames=4, clip_offsets="uniform", clips_per_video=3)
     got = np.concatenate([b["video"] for b in batches(config, 6, 4)])
@@ -327,10 +327,10 @@ def test_cli_train_on_unusable_videos_fails_in_one_line(tmp_path):
 
 def test_health_adds_scan_and_decode_skips_of_the_same_reason(tmp_path):
     """A video too short at scan plus one too short at decode time count as 2 too_short."""
-    write_avi(tmp_path / "good.avi", num_frames=30, fps=30.0)
-    write_avi(tmp_path / "tiny.avi", num_frames=2, fps=30.0)  # < T: skipped by the scan
+    write_indexed_avi(tmp_path / "good.avi", num_frames=30, fps=30.0)
+    write_indexed_avi(tmp_path / "tiny.avi", num_frames=2, fps=30.0)  # < T: skipped by the scan
     # >= T frames passes the scan, but at 30 fps / target 10 a clip spans 3*3+1 = 10 frames.
-    write_avi(tmp_path / "short_at_30fps.avi", num_frames=8, fps=30.0)
+    write_indexed_avi(tmp_path / "short_at_30fps.avi", num_frames=8, fps=30.0)
     config = cfg(tmp_path, target_fps=10.0)
     batches(config, 2, 3)
     counts = health(config)
@@ -369,8 +369,8 @@ def test_frames_in_order_with_frame_stride(library, stride):
 
 def test_target_fps_sets_the_stride_of_each_video(tmp_path):
     """At target_fps=10 a 30 fps video is read every 3rd frame and a 10 fps video every frame."""
-    write_avi(tmp_path / "fast.avi", fps=30.0, video_id=0)
-    write_avi(tmp_path / "slow.avi", fps=10.0, video_id=1)
+    write_indexed_avi(tmp_path / "fast.avi", fps=30.0, video_id=0)
+    write_indexed_avi(tmp_path / "slow.avi", fps=10.0, video_id=1)
     config = cfg(tmp_path, target_fps=10.0, clip_offsets="uniform", frame_stride=5)
     assert pipeline.stride_for(config, 30.0) == 3 and pipeline.stride_for(config, 29.97) == 3
     assert pipeline.stride_for(config, 5.0) == 1 and pipeline.stride_for(cfg(tmp_path), 30) == 1
@@ -416,7 +416,7 @@ def test_clip_starts_by_hand():
 
 def test_clip_offsets_uniform_random_and_all_in_the_stream(tmp_path):
     """uniform: evenly spaced clips per visit; random: varied valid starts; all: every clip."""
-    write_avi(tmp_path / "v.avi", num_frames=30)
+    write_indexed_avi(tmp_path / "v.avi", num_frames=30)
     first = lambda clips: frame_indices(clips)[:, 0].tolist()  # noqa: E731
     # T=4, stride 2: span 7, last start 23.
     uniform = batches(cfg(tmp_path, frame_stride=2, clip_offsets="uniform",
@@ -536,7 +536,7 @@ def test_every_epoch_visits_every_video_exactly_once(library):
 
 def test_one_video_dataset_repeats_it(tmp_path):
     """A single video file as data.path gives an endless stream of its clips."""
-    path = write_avi(tmp_path / "only.avi", video_id=3)
+    path = write_indexed_avi(tmp_path / "only.avi", video_id=3)
     got = batches(cfg(path), 3, 2)
     assert all(video_ids(b["video"]).tolist() == [3, 3, 3] for b in got)
 
@@ -565,7 +565,7 @@ def test_frame_folder_with_an_odd_sized_image_is_skipped_not_fatal(tmp_path):
 
 def test_cli_train_when_every_video_fails_while_decoding_fails_in_one_line(tmp_path):
     """Only truncated videos (they probe fine): `vidgan train` exits 1 in one line, no hang."""
-    good = write_avi(tmp_path / "good.avi")
+    good = write_indexed_avi(tmp_path / "good.avi")
     write_truncated(good, tmp_path / "videos" / "t1.avi")
     write_truncated(good, tmp_path / "videos" / "t2.avi")
     try:

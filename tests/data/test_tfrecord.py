@@ -38,7 +38,7 @@ def frames_for(n, width, height, seed):
     return out
 
 
-def write_avi(path, n, width, height, seed=0):
+def write_bar_avi(path, n, width, height, seed=0):
     write_video(path, frames_for(n, width, height, seed)[..., ::-1], 12.0)  # BGR -> RGB
 
 
@@ -49,14 +49,14 @@ def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("videos")
     clean, mixed, frames = root / "clean", root / "mixed", root / "frames"
     for i, (rel, (n, w, h)) in enumerate(CLEAN.items()):
-        write_avi(str(clean / rel), n, w, h, seed=i)
+        write_bar_avi(str(clean / rel), n, w, h, seed=i)
     shutil.copytree(clean, mixed)
     (mixed / "cats" / "empty.mp4").write_bytes(b"")
     (mixed / "dogs" / "text.mp4").write_text("not a video at all\n" * 20)
     write_video(root / "full.mp4", frames_for(30, 32, 24, seed=9)[..., ::-1], 12.0, "mp4v")
     write_truncated(root / "full.mp4", mixed / "dogs" / "trunc.mp4", 0.3)  # moov lost
     write_truncated(clean / "cats" / "a.avi", mixed / "cats" / "trunc.avi", 0.3)
-    write_avi(str(mixed / "cats" / "one.avi"), 1, 40, 30)
+    write_bar_avi(str(mixed / "cats" / "one.avi"), 1, 40, 30)
     for name, n in (("vid1", 20), ("vid2", 12)):
         os.makedirs(frames / name)
         for t, frame in enumerate(frames_for(n, 24, 20, seed=len(name) + n)):
@@ -264,7 +264,7 @@ def test_split_in_the_graph_agrees_with_sources_is_test(tmp_path):
         assert got == expected and 0 < sum(got) < len(got)
     root = tmp_path / "one_per_class"
     for i in range(6):
-        write_avi(str(root / f"v{i}" / "clip.avi"), 10, 16, 16, seed=i)
+        write_bar_avi(str(root / f"v{i}" / "clip.avi"), 10, 16, 16, seed=i)
     out = str(tmp_path / "out")
     prepare_lib.prepare(str(root), out, labels=True, num_shards=2, progress=False)
     rel = [f"v{i}/clip.avi" for i in range(6)]
