@@ -16,6 +16,8 @@
    The untrained generator's share is the chance baseline; the trained generator is
    judged as exported (EMA weights) and as trained (raw weights);
    --measure_every also measures it during training (a curve: is the share still rising?).
+4. Asks D which class each clip is (the label that gives its highest logit), on real clips
+   and on generated ones: does D's projection tell the digits apart?
 """
 
 from __future__ import annotations
@@ -132,6 +134,36 @@ def confusion(predicted: np.ndarray, asked: np.ndarray, names) -> dict:
     return out
 
 
+def discriminator_reads(trainer: Trainer, data, clips: int = 256) -> dict:
+    """Which class D's projection favours: for each clip, the label that gives D's highest
+    (head-weighted) logit. On real clips of another block of the stream, this is how well
+    D tells the digits apart; on the generated clips of `recognised`, whether D still
+    reads them as asked. A D that cannot separate real digits gives G no class signal;
+    one that reads fakes as asked while the classifier does not, a G that fools it."""
+    k, weights = trainer.generator.num_classes, trainer.discriminator.head_weights
+    batch = next(iter(data_lib.make_dataset(data, clips, start_index=CLASSIFIER_START // 2)))
+    seeds = tf.range(clips, dtype=tf.int64)
+    inputs = sampling.draw_noise(trainer.input_specs, sampling.seed_pairs_for_seeds(seeds))
+    inputs["label"] = tf.range(clips, dtype=tf.int32) % k
+    fake = np.concatenate([trainer.sample({n: v[i:i + 64] for n, v in inputs.items()})
+                           for i in range(0, clips, 64)])
+
+    def favoured(videos: np.ndarray) -> np.ndarray:
+        scores = []
+        for c in range(k):  # D's logits with every clip labelled c: [N]
+            heads = trainer.discriminator(
+                {"video": tf.constant(videos), "label": tf.fill([len(videos)], c)},
+                training=False)
+            scores.append(sum(w * heads[h].numpy() for h, w in weights.items()))
+        return np.argmax(np.stack(scores, axis=1), axis=1)
+
+    real_labels, asked = batch["label"].numpy(), inputs["label"].numpy()
+    return {"real_read_as_labelled": float(np.mean(favoured(batch["video"].numpy())
+                                                   == real_labels)),
+            "generated_read_as_asked": float(np.mean(favoured(fake) == asked)),
+            "clips": clips}
+
+
 class RecognitionAction(Action):
     """The share of frames recognised as the asked digit, every `every` steps."""
 
@@ -178,6 +210,10 @@ def main() -> None:
         # The raw generator too: does the EMA (averaged weights, the raw batch-norm
         # statistics) blend class mappings that moved during training?
         trained_raw = recognised(trainer, classifier, per_class, raw=True)
+        reads = discriminator_reads(trainer, config.data, 16 if args.tiny else 256)
+        print(f"D's projection: real clips read as labelled {reads['real_read_as_labelled']:.1%}"
+              f", generated clips read as asked {reads['generated_read_as_asked']:.1%}",
+              flush=True)
     record = {"experiment": "moving_digits.py:labels" + ("_tiny" if args.tiny else ""),
               "overrides": overrides,
               "steps": steps, "train_seconds": round(train_seconds, 1),
@@ -185,6 +221,7 @@ def main() -> None:
               "classifier_real_accuracy": real_accuracy,
               "videos_per_class": per_class, "frames_per_video": config.data.num_frames,
               "untrained": untrained, "trained": trained, "trained_raw_generator": trained_raw,
+              "discriminator_reads": reads,
               "during_training": during[0].curve if during else [],
               "machine": {"cpus": os.cpu_count(), "tensorflow": tf.__version__}}
     print(json.dumps(record), flush=True)
