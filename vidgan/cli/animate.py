@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from absl import flags
 
-from vidgan.cli.common import fail, run_app
+from vidgan.cli.common import check_args, fail, run_app
 
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "Exported image -> video model (the "
                                  "export dir or one version folder).")
@@ -26,11 +26,7 @@ _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Regenerate files that exist,
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        fail("animate", f"unexpected arguments: {' '.join(argv[1:])}")
-    for flag in (_MODEL_DIR, _IMAGE, _OUT_DIR):
-        if not flag.value:
-            fail("animate", f"--{flag.name} is required")
+    check_args("animate", argv, (_MODEL_DIR, _IMAGE, _OUT_DIR))
 
     from vidgan import continuation  # noqa: PLC0415  (imports TensorFlow)
 

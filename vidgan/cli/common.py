@@ -29,6 +29,16 @@ def fail(command: str, message: str, code: int = 2) -> NoReturn:
     os._exit(code)
 
 
+def check_args(command: str, argv: list[str], required=()) -> None:
+    """One-line failures for positional arguments (every input is a flag) and for
+    `required` flags left unset or empty."""
+    if len(argv) > 1:
+        fail(command, f"unexpected arguments: {' '.join(argv[1:])}")
+    for flag in required:
+        if flag.value is None or flag.value == "":
+            fail(command, f"--{flag.name} is required")
+
+
 def last_line(error: BaseException | str) -> str:
     """The last non-empty line of an error message (libraries nest tracebacks in them)."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]

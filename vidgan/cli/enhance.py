@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from absl import flags
 
-from vidgan.cli.common import fail, run_app
+from vidgan.cli.common import check_args, fail, run_app
 
 _INPUT = flags.DEFINE_string("input", None, "A video file (mp4, avi, mkv, webm, gif, ...) "
                              "or a folder of numbered frames.")
@@ -26,11 +26,7 @@ _PROGRESS = flags.DEFINE_bool("progress", True, "Show a progress bar.")
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        fail("enhance", f"unexpected arguments: {' '.join(argv[1:])}")
-    for flag in (_INPUT, _OUTPUT, _PASSES):
-        if not flag.value:
-            fail("enhance", f"--{flag.name} is required")
+    check_args("enhance", argv, (_INPUT, _OUTPUT, _PASSES))
 
     from vidgan.enhance import EnhanceError  # noqa: PLC0415  (imports TensorFlow)
     from vidgan.enhance.video import enhance_file  # noqa: PLC0415

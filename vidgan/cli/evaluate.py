@@ -15,7 +15,7 @@ from ml_collections import config_flags
 
 from vidgan import config as config_lib
 from vidgan import files
-from vidgan.cli.common import fail, last_line, run_app
+from vidgan.cli.common import check_args, fail, last_line, run_app
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "A training run to evaluate (its checkpoint).")
 _STEP = flags.DEFINE_integer("step", None, "With --workdir: checkpoint step (default latest).")
@@ -47,8 +47,7 @@ _PER_CLASS = flags.DEFINE_bool("per_class", False, "Class-conditional generators
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        fail("evaluate", f"unexpected arguments: {' '.join(argv[1:])}")
+    check_args("evaluate", argv)
     if bool(_WORKDIR.value) == bool(_MODEL_DIR.value):
         fail("evaluate", "give exactly one of --workdir (a training run) or --model_dir "
                          "(an exported SavedModel)")

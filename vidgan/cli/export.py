@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from absl import flags
 
-from vidgan.cli.common import fail, run_app
+from vidgan.cli.common import check_args, fail, run_app
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training run directory to export from.")
 _EXPORT_DIR = flags.DEFINE_string(
@@ -40,11 +40,7 @@ _PRECISION = flags.DEFINE_string(
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        fail("export", f"unexpected arguments: {' '.join(argv[1:])}")
-    for flag in (_WORKDIR, _EXPORT_DIR):
-        if not flag.value:
-            fail("export", f"--{flag.name} is required")
+    check_args("export", argv, (_WORKDIR, _EXPORT_DIR))
 
     if _FORMAT.value not in ("savedmodel", "litert"):
         fail("export", f"unknown format {_FORMAT.value!r}; use savedmodel or litert")

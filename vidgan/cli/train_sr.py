@@ -11,7 +11,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from vidgan import config as config_lib
-from vidgan.cli.common import fail, load_config, run_app
+from vidgan.cli.common import check_args, fail, load_config, run_app
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Experiment config file, e.g. experiments/sr.py (its data and sr "
@@ -21,8 +21,7 @@ _DRY_RUN = flags.DEFINE_bool("dry_run", False, "Print the resolved config and ex
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        fail("train-sr", f"unexpected arguments: {' '.join(argv[1:])}")
+    check_args("train-sr", argv)
     config = load_config("train-sr", _CONFIG, "experiments/sr.py")
     try:
         config_lib.validate_sr(config.sr, config.data)
