@@ -148,20 +148,27 @@ def discriminator_reads(trainer: Trainer, data, clips: int = 256) -> dict:
     fake = np.concatenate([trainer.sample({n: v[i:i + 64] for n, v in inputs.items()})
                            for i in range(0, clips, 64)])
 
-    def favoured(videos: np.ndarray) -> np.ndarray:
-        scores = []
+    def favoured(videos: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(the label of D's highest logit [N], the class head's argmax [N] or None)."""
+        scores, classes = [], None
         for c in range(k):  # D's logits with every clip labelled c: [N]
             heads = trainer.discriminator(
                 {"video": tf.constant(videos), "label": tf.fill([len(videos)], c)},
                 training=False)
             scores.append(sum(w * heads[h].numpy() for h, w in weights.items()))
-        return np.argmax(np.stack(scores, axis=1), axis=1)
+            if "class" in heads:  # AC-GAN's head does not look at the label
+                classes = np.argmax(heads["class"].numpy(), axis=1)
+        return np.argmax(np.stack(scores, axis=1), axis=1), classes
 
     real_labels, asked = batch["label"].numpy(), inputs["label"].numpy()
-    return {"real_read_as_labelled": float(np.mean(favoured(batch["video"].numpy())
-                                                   == real_labels)),
-            "generated_read_as_asked": float(np.mean(favoured(fake) == asked)),
-            "clips": clips}
+    (real_proj, real_head), (fake_proj, fake_head) = (favoured(batch["video"].numpy()),
+                                                      favoured(fake))
+    out = {"real_read_as_labelled": float(np.mean(real_proj == real_labels)),
+           "generated_read_as_asked": float(np.mean(fake_proj == asked)), "clips": clips}
+    if real_head is not None:
+        out["class_head"] = {"real_read_as_labelled": float(np.mean(real_head == real_labels)),
+                             "generated_read_as_asked": float(np.mean(fake_head == asked))}
+    return out
 
 
 class RecognitionAction(Action):
@@ -212,7 +219,8 @@ def main() -> None:
         trained_raw = recognised(trainer, classifier, per_class, raw=True)
         reads = discriminator_reads(trainer, config.data, 16 if args.tiny else 256)
         print(f"D's projection: real clips read as labelled {reads['real_read_as_labelled']:.1%}"
-              f", generated clips read as asked {reads['generated_read_as_asked']:.1%}",
+              f", generated clips read as asked {reads['generated_read_as_asked']:.1%}"
+              + (f"; its class head: {reads['class_head']}" if "class_head" in reads else ""),
               flush=True)
     record = {"experiment": "moving_digits.py:labels" + ("_tiny" if args.tiny else ""),
               "overrides": overrides,
