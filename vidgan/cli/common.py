@@ -29,7 +29,7 @@ def fail(command: str, message: str, code: int = 2) -> NoReturn:
     os._exit(code)
 
 
-def check_args(command: str, argv: list[str], required=()) -> None:
+def check_args(command: str, argv: list[str], required: tuple = ()) -> None:
     """One-line failures for positional arguments (every input is a flag) and for
     `required` flags left unset or empty."""
     if len(argv) > 1:
