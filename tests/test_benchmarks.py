@@ -113,8 +113,11 @@ def test_continuation_benchmark_tiny_scores_model_and_baselines(tmp_path):
     record = json.loads(out.read_text())
     assert record["context_frames"] == 4 and record["steps"] == 4 and record["clips"] == 16
     assert set(record["baselines"]) == {"copy_last", "linear_extrapolation"}
-    # Bouncing shapes barely change in 4 frames: copying the last frame is a strong baseline.
-    assert record["baselines"]["copy_last"]["psnr"] > 10 > record["untrained"]["psnr"]
+    # Bouncing shapes barely change in 4 frames: copying the last frame is a strong baseline,
+    # and the preset's untrained generator starts at it (the last frame warped by a zero
+    # flow, blended in at sigmoid(4) ~ 0.98); a generator that redraws starts below 10 dB.
+    copy = record["baselines"]["copy_last"]["psnr"]
+    assert copy > 10 and abs(record["untrained"]["psnr"] - copy) < 1.0
 
 
 def test_benchmark_overrides_parse_json_values_and_refuse_malformed_items():
