@@ -156,7 +156,7 @@ def discriminator_reads(trainer: Trainer, data, clips: int = 256) -> dict:
                 {"video": tf.constant(videos), "label": tf.fill([len(videos)], c)},
                 training=False)
             scores.append(sum(w * heads[h].numpy() for h, w in weights.items()))
-            if "class" in heads:  # AC-GAN's head does not look at the label
+            if c == 0 and "class" in heads:  # AC-GAN's head does not look at the label
                 classes = np.argmax(heads["class"].numpy(), axis=1)
         return np.argmax(np.stack(scores, axis=1), axis=1), classes
 
